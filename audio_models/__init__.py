@@ -1,0 +1,1 @@
+"""Speech engines for the hotline: VAD, recognition, synthesis. Knows nothing of SIP."""

@@ -1,0 +1,111 @@
+"""Voice activity and end of turn: when did the caller start, and when are they done?"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+
+import numpy as np
+import webrtcvad
+
+
+class WebRtcVad:
+    """WebRTC's VAD; ``aggressiveness`` 0 (keeps most) to 3 (drops most non-speech)."""
+
+    frame_ms = 20
+
+    def __init__(self, aggressiveness: int = 2) -> None:
+        if not 0 <= aggressiveness <= 3:
+            raise ValueError(f"VAD aggressiveness must be 0..3, got {aggressiveness}")
+        self._vad = webrtcvad.Vad(aggressiveness)
+
+    def is_speech(self, frame: bytes, sample_rate: int) -> bool:
+        return bool(self._vad.is_speech(frame, sample_rate))
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    at: float  # arrival time of the first speech frame
+
+
+@dataclass(frozen=True)
+class TurnEnded:
+    audio: np.ndarray  # int16, pre-roll + speech + a little of the trailing pause
+    speech_started_at: float
+    speech_ended_at: float  # arrival time of the last speech frame
+    decided_at: float  # arrival time of the frame that completed the hangover
+    cut_off: bool  # the caller hit the utterance length limit
+
+
+@dataclass
+class TurnConfig:
+    hangover_ms: int = 400  # this much non-speech ends the turn
+    onset_ms: int = 60  # this much continuous speech starts one (ignores clicks)
+    preroll_ms: int = 200  # kept before the onset so the first syllable is not clipped
+    tail_ms: int = 100  # kept after the last speech frame
+    max_utterance_ms: int = 15000
+
+
+class EndOfTurnDetector:
+    """Feeds 20 ms frames through a VAD and says when a caller's turn starts and ends."""
+
+    def __init__(self, vad: WebRtcVad, sample_rate: int, config: TurnConfig | None = None) -> None:
+        self.vad = vad
+        self.sample_rate = sample_rate
+        self.config = config or TurnConfig()
+        ms = vad.frame_ms
+        c = self.config
+        self._onset = max(1, c.onset_ms // ms)
+        self._hangover = max(1, c.hangover_ms // ms)
+        self._tail = c.tail_ms // ms
+        self._max = max(self._onset + 1, c.max_utterance_ms // ms)
+        self._preroll: collections.deque[bytes] = collections.deque(
+            maxlen=c.preroll_ms // ms + self._onset)
+        self._speech: list[bytes] = []
+        self._run = 0  # consecutive speech frames (before onset) or non-speech frames (after)
+        self._started_at = 0.0
+        self._last_speech_at = 0.0
+        self._onset_at = 0.0
+
+    @property
+    def in_speech(self) -> bool:
+        return bool(self._speech)
+
+    def push(self, at: float, frame: bytes) -> SpeechStarted | TurnEnded | None:
+        speech = self.vad.is_speech(frame, self.sample_rate)
+        if not self._speech:
+            return self._idle(at, frame, speech)
+        self._speech.append(frame)
+        if speech:
+            self._run = 0
+            self._last_speech_at = at
+        else:
+            self._run += 1
+        if self._run >= self._hangover or len(self._speech) >= self._max:
+            return self._finish(at, cut_off=self._run < self._hangover)
+        return None
+
+    def _idle(self, at: float, frame: bytes, speech: bool) -> SpeechStarted | None:
+        self._preroll.append(frame)
+        if not speech:
+            self._run = 0
+            return None
+        if self._run == 0:
+            self._onset_at = at
+        self._run += 1
+        if self._run < self._onset:
+            return None
+        self._speech = list(self._preroll)
+        self._preroll.clear()
+        self._run = 0
+        self._started_at = self._onset_at
+        self._last_speech_at = at
+        return SpeechStarted(self._onset_at)
+
+    def _finish(self, at: float, cut_off: bool) -> TurnEnded:
+        keep = len(self._speech) - max(0, self._run - self._tail)
+        audio = np.frombuffer(b"".join(self._speech[:keep]), dtype="<i2").astype(np.int16)
+        ended = TurnEnded(audio, self._started_at, self._last_speech_at, at, cut_off)
+        self._speech = []
+        self._run = 0
+        return ended

@@ -1,0 +1,1 @@
+"""SIP and call audio on pjsua2. Knows nothing of speech models."""

@@ -1,0 +1,1 @@
+"""The hotline voice agent: per-call sessions, understanding, dialogue, CLI."""

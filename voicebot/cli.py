@@ -1,0 +1,177 @@
+"""`voicebot`: run the hotline, call it, prepare models."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import statistics
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from tqdm import tqdm
+
+from audio_models.catalog import (
+    WHISPER_MODELS,
+    ModelNotFoundError,
+    default_cache_dir,
+    whisper_model_dir,
+)
+from audio_models.pcm import read_wav, write_wav
+from telephony.endpoint import SipError
+from voicebot.config import CALL_SAMPLE_RATE, ConfigError, HotlineConfig, load_config
+
+log = logging.getLogger("voicebot")
+
+
+def _progress(total: int, description: str) -> Callable[[int], None]:
+    bar = tqdm(total=total, desc=description, unit="B", unit_scale=True, leave=False)
+
+    def advance(n: int) -> None:
+        bar.update(n)
+        if bar.n >= total:
+            bar.close()
+    return advance
+
+
+def _config_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="TOML file with hotline settings")
+    p.add_argument("--host", help="SIP listen address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="SIP port (default 5060)")
+    p.add_argument("--extension", help="the hotline's extension (default hotline)")
+    p.add_argument("--max-calls", type=int, help="concurrent calls, 1..4 (default 4)")
+    p.add_argument("--rtp-port", type=int, help="first RTP port (default 40000)")
+    p.add_argument("--asr-model", help=f"{', '.join(WHISPER_MODELS)} or a folder (default tiny.en)")
+    p.add_argument("--asr-language", help="language code, or auto (default en)")
+    p.add_argument("--tts-voice", help="a Piper .onnx voice (default: packaged en_US joe)")
+    p.add_argument("--device", choices=("cpu", "cuda"), help="where models run (default cpu)")
+    p.add_argument("--hangover-ms", type=int, help="silence that ends a turn (default 400)")
+    p.add_argument("--silence-timeout-s", type=float, help="re-prompt after this (default 8)")
+    p.add_argument("--records-dir", help="write one JSON record per call here")
+    p.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
+
+
+def _load(args: argparse.Namespace) -> HotlineConfig:
+    overrides = {k: getattr(args, k, None) for k in (
+        "host", "port", "extension", "max_calls", "rtp_port", "asr_model", "asr_language",
+        "tts_voice", "device", "hangover_ms", "silence_timeout_s", "records_dir", "log_level")}
+    return load_config(args.config, overrides)
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+# --- serve ----------------------------------------------------------------------------------
+def serve(args: argparse.Namespace) -> int:
+    from voicebot.engines import load_engines
+    from voicebot.hotline import Hotline
+
+    config = _load(args)
+    _setup_logging(config.log_level)
+    print("loading models…", flush=True)
+    engines = load_engines(config, _progress)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await Hotline(config, engines).serve(stop)
+
+    try:
+        asyncio.run(main())
+    finally:
+        engines.close()
+    return 0
+
+
+# --- call -----------------------------------------------------------------------------------
+def call(args: argparse.Namespace) -> int:
+    from voicebot.caller import Exchange, ScriptedCaller
+    from voicebot.engines import load_recognizer
+
+    _setup_logging(args.log_level or "warning")
+    utterances = [read_wav(p, CALL_SAMPLE_RATE) for p in args.play]
+    recognizer = load_recognizer(HotlineConfig(asr_model=args.asr_model), _progress)
+    caller = ScriptedCaller(rtp_port=args.rtp_port)
+
+    async def converse() -> list[Exchange]:
+        try:
+            return await caller.converse(args.uri, utterances, answer_timeout=args.timeout)
+        finally:
+            await caller.close()
+
+    exchanges = asyncio.run(converse())
+    latencies = []
+    for i, ex in enumerate(exchanges):
+        if ex.said is not None:
+            ex.caller_text = recognizer.transcribe(ex.said, CALL_SAMPLE_RATE).text
+            print(f"caller: {ex.caller_text}    [{args.play[i - 1]}]")
+        if ex.answer_started_at is None:
+            print("bot:    (no answer)")
+            continue
+        ex.bot_text = recognizer.transcribe(ex.answer, CALL_SAMPLE_RATE).text
+        timing = f"    [voice-to-voice {ex.latency_ms:.0f} ms]" if ex.latency_ms is not None else ""
+        print(f"bot:    {ex.bot_text}{timing}")
+        if ex.latency_ms is not None:
+            latencies.append(ex.latency_ms)
+    if latencies:
+        print(f"turns: {len(latencies)}, voice-to-voice latency median "
+              f"{statistics.median(latencies):.0f} ms, max {max(latencies):.0f} ms")
+    if args.record:
+        write_wav(args.record, caller.recording(), CALL_SAMPLE_RATE)
+        print(f"what the caller heard: {args.record}")
+    answered = all(ex.answer_started_at is not None for ex in exchanges)
+    return 0 if answered else 1
+
+
+# --- models ---------------------------------------------------------------------------------
+def models(args: argparse.Namespace) -> int:
+    cache = Path(args.cache) if args.cache else default_cache_dir()
+    for name, what in WHISPER_MODELS.items():
+        path = whisper_model_dir(name, cache, _progress)
+        print(f"{name:8} {what}\n         {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voicebot", description="On-premises voice agent "
+                                     "for bank and insurance hotlines.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("serve", help="run the hotline; prints 'ready' once it takes calls")
+    _config_flags(p)
+    p.set_defaults(run=serve)
+    p = sub.add_parser("call", help="call a hotline, play WAVs as the caller, time the answers")
+    p.add_argument("uri", help="for example sip:hotline@127.0.0.1:5060")
+    p.add_argument("--play", action="append", required=True, metavar="WAV",
+                   help="what the caller says, one WAV per turn (repeat for more turns)")
+    p.add_argument("--record", type=Path, help="write what the caller heard to this WAV")
+    p.add_argument("--asr-model", default="tiny.en", help="model that transcribes both sides")
+    p.add_argument("--rtp-port", type=int, default=42000, help="caller's first RTP port")
+    p.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for each answer")
+    p.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
+    p.set_defaults(run=call)
+    p = sub.add_parser("models", help="prepare the offline models (joins Whisper base once) "
+                       "and show where they are")
+    p.add_argument("--cache", help="folder for prepared models (default ~/.cache/voicebot)")
+    p.set_defaults(run=models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (ConfigError, ModelNotFoundError, SipError, ValueError) as exc:
+        print(f"voicebot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Hotline settings: defaults, then a TOML file, then VOICEBOT_* environment, then flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# The bridge runs at the G.711 rate: no resampling between RTP and the agent.
+CALL_SAMPLE_RATE = 8000
+
+
+class ConfigError(ValueError):
+    """A setting is unknown or malformed; the message names it and what is expected."""
+
+
+@dataclass
+class HotlineConfig:
+    host: str = "127.0.0.1"
+    port: int = 5060
+    transports: tuple[str, ...] = ("udp", "tcp")
+    extension: str = "hotline"
+    max_calls: int = 4
+    rtp_port: int = 40000
+    codecs: tuple[str, ...] = ("PCMU", "PCMA")
+    asr_model: str = "tiny.en"  # tiny.en, base, or a CTranslate2 Whisper folder
+    asr_language: str = "en"
+    device: str = "cpu"  # cpu or cuda
+    tts_voice: str = ""  # a Piper .onnx; empty: the packaged en_US voice
+    model_cache: str = ""  # where prepared models go; empty: ~/.cache/voicebot
+    vad_aggressiveness: int = 2
+    hangover_ms: int = 400
+    silence_timeout_s: float = 8.0
+    records_dir: str = ""  # one JSON per call; empty: records only in the log
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_calls <= 4:
+            # Measured: one pjsua2-python process takes at most 4 calls (design notes).
+            raise ConfigError(f"max_calls must be 1..4 per process, got {self.max_calls}")
+        for t in self.transports:
+            if t not in ("udp", "tcp"):
+                raise ConfigError(f"transport {t!r} is not supported: use udp and/or tcp")
+        for c in self.codecs:
+            if c not in ("PCMU", "PCMA"):
+                raise ConfigError(f"codec {c!r} is not supported: use PCMU and/or PCMA")
+        if self.device not in ("cpu", "cuda"):
+            raise ConfigError(f"device must be cpu or cuda, got {self.device!r}")
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(HotlineConfig)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    default = _FIELDS[name].default
+    try:
+        if isinstance(default, tuple):
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(str(v).strip() for v in items if str(v).strip())
+        if isinstance(default, bool):
+            return str(value).lower() in ("1", "true", "yes", "on")
+        kind: type = type(default)
+        return kind(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name}: cannot read {value!r} as "
+                          f"{type(default).__name__}") from exc
+
+
+def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None,
+                environ: dict[str, str] | None = None) -> HotlineConfig:
+    values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+        data = data.get("hotline", data)
+        unknown = sorted(set(data) - set(_FIELDS))
+        if unknown:
+            raise ConfigError(f"unknown settings in {path}: {', '.join(unknown)}; "
+                              f"known: {', '.join(_FIELDS)}")
+        values.update(data)
+    env = os.environ if environ is None else environ
+    for name in _FIELDS:
+        key = f"VOICEBOT_{name.upper()}"
+        if key in env:
+            values[name] = env[key]
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return HotlineConfig(**{k: _coerce(k, v) for k, v in values.items()})

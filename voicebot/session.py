@@ -1,0 +1,154 @@
+"""One call, top to bottom: greet, listen, understand, answer, and again until someone hangs up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from audio_models.pcm import frames
+from audio_models.vad import SpeechStarted, TurnEnded
+from telephony.call import CallLeg
+from voicebot.config import HotlineConfig
+from voicebot.engines import Engines
+from voicebot.records import CallRecord, TurnRecord, TurnTimings, log_turn
+
+log = logging.getLogger(__name__)
+
+# After the last queued frame leaves, wait this long before a BYE so it is heard.
+_PLAYOUT_TAIL_S = 0.2
+
+
+class Session:
+    def __init__(self, leg: CallLeg, engines: Engines, config: HotlineConfig,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        self.leg = leg
+        self.engines = engines
+        self.config = config
+        self.loop = loop
+        self.record = CallRecord(call_id=leg.id, remote_uri=leg.remote_uri)
+        self._frames: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+        self._caller: asyncio.Queue[SpeechStarted | TurnEnded] = asyncio.Queue()
+        self._turns = engines.turn_detector()
+        self._speech: asyncio.Task[None] | None = None
+        self._frame_samples = leg.audio.frame_size // 2
+
+    def attach(self) -> None:
+        """Start taking the caller's audio; safe to call from the SIP thread."""
+        put = self._frames.put_nowait
+
+        def sink(at: float, frame: bytes) -> None:
+            self.loop.call_soon_threadsafe(put, (at, frame))
+        self.leg.audio.set_sink(sink)
+
+    async def run(self) -> None:
+        listener = asyncio.create_task(self._listen(), name=f"listen-{self.leg.id}")
+        try:
+            await self._converse()
+        except asyncio.CancelledError:
+            self.record.end_reason = self.record.end_reason or "caller hung up"
+            raise
+        finally:
+            listener.cancel()
+            await self._stop_speaking()
+            self.leg.audio.set_sink(None)
+            self.record.ended_at = time.time()
+
+    # --- the conversation -----------------------------------------------------------------
+    async def _converse(self) -> None:
+        prompts = self.engines.dialogue.prompts
+        await self.say(prompts.greeting)
+        unanswered = 0
+        while True:
+            turn = await self._next_turn()
+            if turn is None:  # the caller said nothing
+                unanswered += 1
+                if unanswered > 1:
+                    await self.say(prompts.goodbye_silence)
+                    return self._hang_up("silence")
+                await self.say(prompts.reprompt)
+                continue
+            unanswered = 0
+            if await self._answer(turn):
+                return self._hang_up("caller said goodbye")
+
+    async def _answer(self, turn: TurnEnded) -> bool:
+        """Transcribe, understand and answer one turn; True if the call should end."""
+        timings = TurnTimings(speech_ended=turn.speech_ended_at, turn_decided=turn.decided_at)
+        transcript = await self.loop.run_in_executor(
+            self.engines.asr_pool, self.engines.recognizer.transcribe, turn.audio,
+            self.engines.sample_rate)
+        timings.asr_done = time.monotonic()
+        if not transcript.text:
+            log.info("%s: no words in %.1f s of audio; still listening", self.leg.id,
+                     transcript.audio_seconds)
+            return False
+        intent = self.engines.classifier.classify(transcript.text)
+        reply = self.engines.dialogue.reply(intent)
+        timings.answer_ready = time.monotonic()
+        record = TurnRecord(len(self.record.turns) + 1, transcript.text, intent.name,
+                            round(intent.confidence, 3), reply.text, timings)
+        self.record.turns.append(record)
+        self.record.handoff_requested |= reply.handoff
+        record.interrupted = not await self.say(reply.text, timings)
+        log_turn(self.leg.id, record)
+        return reply.end_call
+
+    def _hang_up(self, reason: str) -> None:
+        self.record.end_reason = reason
+        self.leg.hangup()
+
+    # --- listening ------------------------------------------------------------------------
+    async def _listen(self) -> None:
+        """Runs for the whole call: VAD on every frame, barge-in, turns to the conversation."""
+        while True:
+            at, frame = await self._frames.get()
+            event = self._turns.push(at, frame)
+            if event is None:
+                continue
+            if isinstance(event, SpeechStarted) and self._speech is not None:
+                await self._stop_speaking()
+                self.record.barge_ins_ms.append(round((time.monotonic() - event.at) * 1000, 1))
+            self._caller.put_nowait(event)
+
+    async def _next_turn(self) -> TurnEnded | None:
+        """The caller's next finished turn, or None if they stay silent past the timeout."""
+        speaking = self._turns.in_speech
+        while True:
+            timeout = None if speaking else self.config.silence_timeout_s
+            try:
+                event = await asyncio.wait_for(self._caller.get(), timeout)
+            except TimeoutError:
+                return None
+            if isinstance(event, TurnEnded):
+                return event
+            speaking = True
+
+    # --- speaking -------------------------------------------------------------------------
+    async def say(self, text: str, timings: TurnTimings | None = None) -> bool:
+        """Speak ``text`` to the caller; False if the caller interrupted."""
+        self.record.bot_utterances.append(text)
+        self._speech = asyncio.create_task(self._speak(text, timings), name=f"say-{self.leg.id}")
+        speech = self._speech
+        await asyncio.wait({speech})
+        if self._speech is speech:
+            self._speech = None
+        return not speech.cancelled()
+
+    async def _speak(self, text: str, timings: TurnTimings | None) -> None:
+        chunks = self.engines.synthesizer.synthesize(text)
+        pool = self.engines.tts_pool
+        while (chunk := await self.loop.run_in_executor(pool, next, chunks, None)) is not None:
+            self.leg.audio.play(frames(chunk, self._frame_samples))
+            if timings is not None and timings.first_audio_queued is None:
+                timings.first_audio_queued = time.monotonic()
+        while self.leg.audio.pending_frames:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(_PLAYOUT_TAIL_S)
+
+    async def _stop_speaking(self) -> None:
+        speech, self._speech = self._speech, None
+        self.leg.audio.clear()
+        if speech is not None and not speech.done():
+            speech.cancel()
+            await asyncio.wait({speech})

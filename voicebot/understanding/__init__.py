@@ -1,0 +1,1 @@
+"""What the caller wants: intents (and later slots and emotion)."""
