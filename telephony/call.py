@@ -121,10 +121,12 @@ class SipCall(pj.Call):
         call_media.startTransmit(port)
         port.startTransmit(call_media)
 
-    def release(self) -> None:
-        """Break the leg <-> call cycle so that the pjsua2 objects are freed now."""
+    def release(self) -> QueuePort | None:
+        """Break the leg <-> call cycle so that this object can be freed; returns its port."""
         self.leg.sip_call = None
+        port = self.media.port if self.media is not None else None
         self.media = None
+        return port
 
     def disconnect_media(self) -> None:
         if self.media is not None and self.media.connected:

@@ -19,6 +19,7 @@ from typing import TypeVar
 import pjsua2 as pj
 
 from telephony.call import CallLeg, CallListener, SipCall, new_leg
+from telephony.media import QueuePort
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -66,7 +67,8 @@ class SipEndpoint:
         self.listener = listener
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._calls: dict[str, SipCall] = {}
-        self._retired: list[tuple[float, SipCall]] = []
+        self._rejecting: dict[str, SipCall] = {}
+        self._retired_ports: list[tuple[float, QueuePort]] = []
         self._thread: threading.Thread | None = None
         self._running = threading.Event()
         self._ready: concurrent.futures.Future[None] = concurrent.futures.Future()
@@ -135,7 +137,7 @@ class SipEndpoint:
         while self._running.is_set():
             ep.libHandleEvents(10)
             self._run_commands()
-            self._free_retired()
+            self._free_retired_ports()
         self._destroy()
 
     def _run_commands(self) -> None:
@@ -154,7 +156,9 @@ class SipEndpoint:
         ep_cfg = pj.EpConfig()
         ep_cfg.uaConfig.threadCnt = 0
         ep_cfg.uaConfig.mainThreadOnly = True
-        ep_cfg.uaConfig.maxCalls = cfg.max_calls
+        # One slot more than we take, so that we, not pjsua, answer the next caller (503).
+        # pjsua2-python caps this at 4 whatever is asked (design notes): the 5th gets 486.
+        ep_cfg.uaConfig.maxCalls = cfg.max_calls + 1
         ep_cfg.uaConfig.userAgent = "voicebot-hotline"
         ep_cfg.logConfig.level = cfg.log_level
         ep_cfg.logConfig.consoleLevel = cfg.log_level
@@ -213,10 +217,10 @@ class SipEndpoint:
     def _reject(self, call: SipCall, code: int, why: str) -> None:
         log.info("rejecting call with %d: %s", code, why)
         self.rejected[code] = self.rejected.get(code, 0) + 1
+        self._rejecting[call.leg.id] = call
         op = pj.CallOpParam()
         op.statusCode = code
         call.hangup(op)
-        self._retired.append((time.monotonic(), call))
 
     def _make_call(self, uri: str) -> CallLeg:
         assert self._account is not None
@@ -231,18 +235,22 @@ class SipEndpoint:
         return leg
 
     def _retire(self, call: SipCall) -> None:
-        self._calls.pop(call.leg.id, None)
-        self._retired.append((time.monotonic(), call))
+        """Called from the call's DISCONNECTED callback: the last moment its call id is its own.
 
-    def _free_retired(self, everything: bool = False) -> None:
+        pjsua2's Call destructor hangs up whatever call now holds its id, so the object must
+        die before pjsua reuses the id: dropping every reference here frees it when the
+        callback returns. Its media port lives on for a grace period.
+        """
+        self._calls.pop(call.leg.id, None)
+        self._rejecting.pop(call.leg.id, None)
+        port = call.release()
+        if port is not None:
+            self._retired_ports.append((time.monotonic(), port))
+
+    def _free_retired_ports(self, everything: bool = False) -> None:
         now = time.monotonic()
-        keep = []
-        for retired_at, call in self._retired:
-            if everything or now - retired_at >= _PORT_GRACE_S:
-                call.release()  # the last reference goes: pjsua2 objects die here, not at exit
-            else:
-                keep.append((retired_at, call))
-        self._retired = keep
+        self._retired_ports = [(t, port) for t, port in self._retired_ports
+                               if not everything and now - t < _PORT_GRACE_S]
 
     def _destroy(self) -> None:
         ep = self._ep
@@ -255,9 +263,9 @@ class SipEndpoint:
                 ep.libHandleEvents(20)
             if self._account is not None:
                 self._account.shutdown()
-            self._retired.extend((0.0, call) for call in self._calls.values())
             self._calls.clear()
-            self._free_retired(everything=True)
+            self._rejecting.clear()
+            self._free_retired_ports(everything=True)
             self._account = None
             ep.libDestroy()
         finally:

@@ -63,6 +63,8 @@ def _load(args: argparse.Namespace) -> HotlineConfig:
 def _setup_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level != "debug":  # it logs every utterance's duration at INFO
+        logging.getLogger("faster_whisper").setLevel(logging.WARNING)
 
 
 # --- serve ----------------------------------------------------------------------------------

@@ -90,8 +90,10 @@ class Session:
                             round(intent.confidence, 3), reply.text, timings)
         self.record.turns.append(record)
         self.record.handoff_requested |= reply.handoff
-        record.interrupted = not await self.say(reply.text, timings)
-        log_turn(self.leg.id, record)
+        try:
+            record.interrupted = not await self.say(reply.text, timings)
+        finally:  # a caller hanging up during the answer still leaves the turn in the log
+            log_turn(self.leg.id, record)
         return reply.end_call
 
     def _hang_up(self, reason: str) -> None:

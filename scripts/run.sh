@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs the hotline on 127.0.0.1 and places a demo call against it, printing the conversation.
+# The hotline keeps running afterwards (Ctrl-C stops it); --exit-after-demo stops it instead.
+# Settings: VOICEBOT_* environment variables or a TOML file (see README), e.g. VOICEBOT_PORT.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+port="${VOICEBOT_PORT:-5060}"
+demo="$(mktemp -d)"
+trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -rf "$demo"' EXIT
+
+echo "==> starting the hotline on sip:hotline@127.0.0.1:$port"
+.venv/bin/voicebot serve --port "$port" --records-dir records > "$demo/serve.log" 2>&1 &
+server=$!
+for _ in $(seq 120); do
+  grep -q "ready" "$demo/serve.log" && break
+  kill -0 "$server" 2>/dev/null || { cat "$demo/serve.log"; echo "the hotline did not start" >&2; exit 1; }
+  sleep 0.5
+done
+grep "ready" "$demo/serve.log"
+
+echo "==> demo call (the caller's voice is espeak-ng; the bot's is Piper)"
+espeak-ng -v en-us -s 150 -w "$demo/1.wav" "Hello, I lost my credit card yesterday. Can you block it?"
+espeak-ng -v en-us -s 150 -w "$demo/2.wav" "What is the balance of my account?"
+espeak-ng -v en-us -s 150 -w "$demo/3.wav" "Thank you, goodbye."
+.venv/bin/voicebot call "sip:hotline@127.0.0.1:$port" --play "$demo/1.wav" \
+  --play "$demo/2.wav" --play "$demo/3.wav" --record demo-call.wav
+echo "==> what the hotline measured per turn (ms):"
+grep -o '"stages_ms": {[^}]*}' "$demo/serve.log" || true
+echo "    call records: records/, the caller's recording: demo-call.wav"
+
+if [ "${1:-}" != "--exit-after-demo" ]; then
+  echo "==> the hotline is still answering on sip:hotline@127.0.0.1:$port; Ctrl-C stops it"
+  tail -f "$demo/serve.log" &
+  wait "$server"
+fi

@@ -1,0 +1,178 @@
+"""Shared fixtures: test speech made with espeak-ng, free loopback ports, a running hotline."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from audio_models.pcm import read_wav
+
+LOOPBACK = "127.0.0.1"
+CALL_RATE = 8000
+
+
+def free_port() -> int:
+    """A port free for both UDP and TCP on loopback (SIP listens on both)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind((LOOPBACK, 0))
+            port = int(udp.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind((LOOPBACK, port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free loopback port")
+
+
+class Speech:
+    """Caller speech made at test time with espeak-ng (another voice than the bot's)."""
+
+    def __init__(self, folder: Path) -> None:
+        if shutil.which("espeak-ng") is None:
+            raise RuntimeError("espeak-ng is missing: run scripts/setup.sh")
+        self.folder = folder
+
+    def wav(self, text: str) -> Path:
+        path = self.folder / f"{hashlib.sha1(text.encode()).hexdigest()[:12]}.wav"
+        if not path.exists():
+            subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), text],
+                           check=True)
+        return path
+
+    def pcm(self, text: str, rate: int = CALL_RATE) -> np.ndarray:
+        return read_wav(self.wav(text), rate)
+
+    def ulaw(self, text: str) -> Path:
+        """Raw 8 kHz mu-law, as SIPp's rtp_stream wants it."""
+        path = self.wav(text).with_suffix(".ulaw")
+        if not path.exists():
+            subprocess.run(["sox", str(self.wav(text)), "-r", "8000", "-c", "1", "-t", "ul",
+                            str(path)], check=True)
+        return path
+
+
+SIPP_SCENARIOS = Path(__file__).parent / "sipp"
+
+
+class Sipp:
+    """SIPp (Debian's sip-tester) as a real caller; scenarios are templates in tests/sipp."""
+
+    def __init__(self, folder: Path) -> None:
+        if shutil.which("sipp") is None:
+            raise RuntimeError("sipp is missing: run scripts/setup.sh")
+        self.folder = folder
+
+    def start(self, scenario: str, target_port: int, service: str = "hotline", calls: int = 1,
+              **values: object) -> subprocess.Popen[str]:
+        text = (SIPP_SCENARIOS / scenario).read_text()
+        for key, value in values.items():
+            text = text.replace(f"@{key.upper()}@", str(value))
+        path = self.folder / f"{len(list(self.folder.iterdir()))}-{scenario}"
+        path.write_text(text)
+        return subprocess.Popen(
+            ["sipp", "-sf", str(path), "-s", service, "-m", str(calls), "-l", str(calls),
+             "-r", "10", "-i", LOOPBACK, "-p", str(free_port()), "-mp", str(free_port()),
+             "-timeout", "60s", "-timeout_error", "-nostdin", "-trace_err",
+             f"{LOOPBACK}:{target_port}"],
+            cwd=self.folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def run(self, scenario: str, target_port: int, **kwargs: object) -> tuple[int, str]:
+        """Run a scenario to its end: (exit code, SIPp's output); 0 means every call passed."""
+        proc = self.start(scenario, target_port, **kwargs)
+        out, _ = proc.communicate(timeout=90)
+        return proc.returncode, out
+
+
+@pytest.fixture
+def sipp(tmp_path: Path) -> Sipp:
+    return Sipp(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> Speech:
+    return Speech(tmp_path_factory.mktemp("speech"))
+
+
+class HotlineProcess:
+    """`voicebot serve` as an operator runs it, on loopback, with its log kept for asserts."""
+
+    def __init__(self, folder: Path, *args: str) -> None:
+        self.port = free_port()
+        self.records = folder / "records"
+        self.lines: list[str] = []
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "voicebot.cli", "serve", "--host", LOOPBACK,
+             "--port", str(self.port), "--rtp-port", str(40000 + self.port % 1000 * 10),
+             "--records-dir", str(self.records), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.wait_for_log("voicebot ready", timeout=120)
+        self.uri = f"sip:hotline@{LOOPBACK}:{self.port}"
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for_log(self, text: str, count: int = 1, since: int = 0, timeout: float = 30) -> None:
+        """Wait until ``text`` appears on ``count`` log lines after line ``since``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if sum(text in line for line in self.lines[since:]) >= count:
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"hotline never logged {text!r} x{count}:\n"
+                             + "\n".join(self.lines[-40:]))
+
+    def wait_records(self, count: int, timeout: float = 30.0) -> list[dict[str, object]]:
+        """The first ``count`` call records, oldest first, once written."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            files = sorted(self.records.glob("*.json"), key=lambda p: p.stat().st_mtime)
+            if len(files) >= count:
+                return [json.loads(p.read_text()) for p in files]
+            time.sleep(0.1)
+        raise AssertionError(f"expected {count} call records in {self.records}:\n"
+                             + "\n".join(self.lines[-40:]))
+
+    def threads(self) -> int:
+        return len(os.listdir(f"/proc/{self.proc.pid}/task"))
+
+    def open_files(self) -> int:
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise
+
+
+@pytest.fixture(scope="module")
+def hotline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HotlineProcess]:
+    """A hotline with 2 calls at most and a 2 s silence timeout, shared by a test module."""
+    server = HotlineProcess(tmp_path_factory.mktemp("hotline"), "--max-calls", "2",
+                            "--silence-timeout-s", "2")
+    yield server
+    assert server.stop() == 0, "\n".join(server.lines[-40:])
