@@ -52,8 +52,9 @@ def test_voicebot_call_hears_the_answer(hotline: HotlineProcess, speech: Speech,
                                         tmp_path: Path) -> None:
     heard = tmp_path / "heard.wav"
     result = subprocess.run(
-        [sys.executable, "-m", "voicebot.cli", "call", hotline.uri, "--play", str(speech.wav(QUESTION)),
-         "--play", str(speech.wav("Thank you, goodbye.")), "--record", str(heard),
+        [sys.executable, "-m", "voicebot.cli", "call", hotline.uri,
+         "--play", str(speech.wav(QUESTION)), "--play", str(speech.wav("Thank you, goodbye.")),
+         "--record", str(heard),
          "--rtp-port", str(free_port())],
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
