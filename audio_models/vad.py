@@ -8,19 +8,27 @@ from dataclasses import dataclass
 import numpy as np
 import webrtcvad
 
+from audio_models.pcm import rms
+
 
 class WebRtcVad:
-    """WebRTC's VAD; ``aggressiveness`` 0 (keeps most) to 3 (drops most non-speech)."""
+    """WebRTC's VAD behind an energy gate.
+
+    ``aggressiveness`` 0 (keeps most) to 3 (drops most non-speech). WebRTC's VAD ignores
+    level and calls faint line hiss speech (measured: white noise at -60 dBFS starts a
+    turn), so frames quieter than ``min_rms`` (default about -50 dBFS) never count.
+    """
 
     frame_ms = 20
 
-    def __init__(self, aggressiveness: int = 2) -> None:
+    def __init__(self, aggressiveness: int = 2, min_rms: float = 100.0) -> None:
         if not 0 <= aggressiveness <= 3:
             raise ValueError(f"VAD aggressiveness must be 0..3, got {aggressiveness}")
         self._vad = webrtcvad.Vad(aggressiveness)
+        self.min_rms = min_rms
 
     def is_speech(self, frame: bytes, sample_rate: int) -> bool:
-        return bool(self._vad.is_speech(frame, sample_rate))
+        return rms(frame) >= self.min_rms and bool(self._vad.is_speech(frame, sample_rate))
 
 
 @dataclass(frozen=True)
