@@ -34,5 +34,5 @@ def test_speech_round_trips_through_recognition(synthesizer: PiperSynthesizer) -
 
 
 def test_missing_voice_file_says_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(ModelNotFoundError, match="onnx.json"):
+    with pytest.raises(ModelNotFoundError, match=r"onnx\.json"):
         piper_voice(str(tmp_path / "voice.onnx"))

@@ -63,5 +63,5 @@ def test_endless_talker_is_cut_off_at_the_limit(speech: Speech) -> None:
 
 
 def test_bad_aggressiveness_is_refused() -> None:
-    with pytest.raises(ValueError, match="0..3"):
+    with pytest.raises(ValueError, match=r"0\.\.3"):
         WebRtcVad(5)

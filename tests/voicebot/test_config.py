@@ -20,7 +20,7 @@ def test_flags_beat_environment_beat_file_beat_defaults(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("text", "message"), [
     ("prot = 5060\n", "unknown settings.*prot"),
-    ("max_calls = 9\n", "1..4 per process"),
+    ("max_calls = 9\n", r"1\.\.4 per process"),
     ("port = 'five'\n", "setting port"),
     ("codecs = ['G729']\n", "codec 'G729'"),
     ("port = [\n", "cannot read config file"),
