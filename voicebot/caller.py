@@ -21,6 +21,8 @@ from voicebot.config import CALL_SAMPLE_RATE
 # A frame this loud carries speech: about -40 dBFS; silence after G.711 is a few units.
 SPEECH_RMS = 300.0
 _POLL_S = 0.01
+# Bot speech heard this close before the caller's last word means they talked over each other.
+_OVERLAP_S = 0.1
 
 
 class CallerError(RuntimeError):
@@ -42,7 +44,8 @@ class Exchange:
     speech_ended_at: float | None
     answer: np.ndarray
     answer_started_at: float | None
-    latency_ms: float | None
+    latency_ms: float | None  # None where there is no answer, or the bot was still talking
+    overlapped: bool = False  # bot speech was heard as the caller finished: no latency then
     caller_text: str = ""
     bot_text: str = ""
 
@@ -157,10 +160,15 @@ class ScriptedCaller:
 
     async def _hear_answer(self, said: np.ndarray | None, speech_ended_at: float,
                            timeout: float, gap_s: float) -> Exchange:
+        overlapped = said is not None and any(
+            f.speech for f in self.heard if speech_ended_at - _OVERLAP_S <= f.at <= speech_ended_at)
         started = await self.wait_for_speech(speech_ended_at, timeout)
         if started is None:
-            return Exchange(said, speech_ended_at or None, np.zeros(0, np.int16), None, None)
+            return Exchange(said, speech_ended_at or None, np.zeros(0, np.int16), None, None,
+                            overlapped)
         ended = await self.wait_for_silence(gap_s, timeout)
-        latency = round((started - speech_ended_at) * 1000, 1) if said is not None else None
+        latency = None
+        if said is not None and not overlapped:
+            latency = round((started - speech_ended_at) * 1000, 1)
         return Exchange(said, speech_ended_at or None, self.heard_between(started, ended),
-                        started, latency)
+                        started, latency, overlapped)

@@ -117,7 +117,11 @@ def call(args: argparse.Namespace) -> int:
             print("bot:    (no answer)")
             continue
         ex.bot_text = recognizer.transcribe(ex.answer, CALL_SAMPLE_RATE).text
-        timing = f"    [voice-to-voice {ex.latency_ms:.0f} ms]" if ex.latency_ms is not None else ""
+        timing = ""
+        if ex.latency_ms is not None:
+            timing = f"    [voice-to-voice {ex.latency_ms:.0f} ms]"
+        elif ex.overlapped:
+            timing = "    [the bot was still talking when the caller finished: not timed]"
         print(f"bot:    {ex.bot_text}{timing}")
         if ex.latency_ms is not None:
             latencies.append(ex.latency_ms)

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import numpy as np
 
 from audio_models.pcm import frames
 from audio_models.vad import SpeechStarted, TurnEnded
@@ -14,6 +19,7 @@ from voicebot.engines import Engines
 from voicebot.records import CallRecord, TurnRecord, TurnTimings, log_turn
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # After the last queued frame leaves, wait this long before a BYE so it is heard.
 _PLAYOUT_TAIL_S = 0.2
@@ -30,7 +36,7 @@ class Session:
         self._frames: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
         self._caller: asyncio.Queue[SpeechStarted | TurnEnded] = asyncio.Queue()
         self._turns = engines.turn_detector()
-        self._speech: asyncio.Task[None] | None = None
+        self._responding: asyncio.Task[Any] | None = None  # what the caller may cut short
         self._frame_samples = leg.audio.frame_size // 2
 
     def attach(self) -> None:
@@ -50,31 +56,50 @@ class Session:
             raise
         finally:
             listener.cancel()
-            await self._stop_speaking()
+            self._interrupt()
             self.leg.audio.set_sink(None)
             self.record.ended_at = time.time()
 
     # --- the conversation -----------------------------------------------------------------
     async def _converse(self) -> None:
         prompts = self.engines.dialogue.prompts
-        await self.say(prompts.greeting)
+        await self._respond(self.say(prompts.greeting))
         unanswered = 0
+        resumed: np.ndarray | None = None  # words of a turn the caller went on with
         while True:
             turn = await self._next_turn()
             if turn is None:  # the caller said nothing
                 unanswered += 1
                 if unanswered > 1:
-                    await self.say(prompts.goodbye_silence)
+                    await self._respond(self.say(prompts.goodbye_silence))
                     return self._hang_up("silence")
-                await self.say(prompts.reprompt)
+                await self._respond(self.say(prompts.reprompt))
                 continue
             unanswered = 0
-            if await self._answer(turn):
+            if resumed is not None:
+                turn = dataclasses.replace(turn, audio=np.concatenate([resumed, turn.audio]))
+                resumed = None
+            timings = TurnTimings(speech_ended=turn.speech_ended_at, turn_decided=turn.decided_at)
+            end_call = await self._respond(self._answer(turn, timings))
+            if end_call is None and timings.first_audio_queued is None:
+                # They spoke again before we did: it was a pause, not the end of their turn.
+                resumed = turn.audio
+            elif end_call:
                 return self._hang_up("caller said goodbye")
 
-    async def _answer(self, turn: TurnEnded) -> bool:
+    async def _respond(self, response: Coroutine[Any, Any, T]) -> T | None:
+        """Run one bot response so that the caller can cut it short; None if they did."""
+        task = asyncio.create_task(response)
+        self._responding = task
+        try:
+            await asyncio.wait({task})
+        finally:
+            self._responding = None
+            task.cancel()  # a no-op once done; ends it if the call itself is being torn down
+        return None if task.cancelled() else task.result()
+
+    async def _answer(self, turn: TurnEnded, timings: TurnTimings) -> bool:
         """Transcribe, understand and answer one turn; True if the call should end."""
-        timings = TurnTimings(speech_ended=turn.speech_ended_at, turn_decided=turn.decided_at)
         transcript = await self.loop.run_in_executor(
             self.engines.asr_pool, self.engines.recognizer.transcribe, turn.audio,
             self.engines.sample_rate)
@@ -87,12 +112,13 @@ class Session:
         reply = self.engines.dialogue.reply(intent)
         timings.answer_ready = time.monotonic()
         record = TurnRecord(len(self.record.turns) + 1, transcript.text, intent.name,
-                            round(intent.confidence, 3), reply.text, timings)
+                            round(intent.confidence, 3), reply.text, timings, interrupted=True)
         self.record.turns.append(record)
         self.record.handoff_requested |= reply.handoff
         try:
-            record.interrupted = not await self.say(reply.text, timings)
-        finally:  # a caller hanging up during the answer still leaves the turn in the log
+            await self.say(reply.text, timings)
+            record.interrupted = False
+        finally:  # a caller hanging up or cutting in still leaves the turn in the log
             log_turn(self.leg.id, record)
         return reply.end_call
 
@@ -108,8 +134,7 @@ class Session:
             event = self._turns.push(at, frame)
             if event is None:
                 continue
-            if isinstance(event, SpeechStarted) and self._speech is not None:
-                await self._stop_speaking()
+            if isinstance(event, SpeechStarted) and self._interrupt():
                 self.record.barge_ins_ms.append(round((time.monotonic() - event.at) * 1000, 1))
             self._caller.put_nowait(event)
 
@@ -127,17 +152,9 @@ class Session:
             speaking = True
 
     # --- speaking -------------------------------------------------------------------------
-    async def say(self, text: str, timings: TurnTimings | None = None) -> bool:
-        """Speak ``text`` to the caller; False if the caller interrupted."""
+    async def say(self, text: str, timings: TurnTimings | None = None) -> None:
+        """Speak ``text``, sentence by sentence as they are synthesised; returns once heard."""
         self.record.bot_utterances.append(text)
-        self._speech = asyncio.create_task(self._speak(text, timings), name=f"say-{self.leg.id}")
-        speech = self._speech
-        await asyncio.wait({speech})
-        if self._speech is speech:
-            self._speech = None
-        return not speech.cancelled()
-
-    async def _speak(self, text: str, timings: TurnTimings | None) -> None:
         chunks = self.engines.synthesizer.synthesize(text)
         pool = self.engines.tts_pool
         while (chunk := await self.loop.run_in_executor(pool, next, chunks, None)) is not None:
@@ -148,9 +165,8 @@ class Session:
             await asyncio.sleep(0.02)
         await asyncio.sleep(_PLAYOUT_TAIL_S)
 
-    async def _stop_speaking(self) -> None:
-        speech, self._speech = self._speech, None
-        self.leg.audio.clear()
-        if speech is not None and not speech.done():
-            speech.cancel()
-            await asyncio.wait({speech})
+    def _interrupt(self) -> bool:
+        """Stop whatever the bot is doing for the caller; True if that cut off its audio."""
+        if self._responding is not None:
+            self._responding.cancel()
+        return self.leg.audio.clear() > 0
