@@ -9,6 +9,7 @@ import sys
 import wave
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import CALL_RATE, HotlineProcess, Sipp, Speech, free_port
 
@@ -145,3 +146,24 @@ def test_silent_caller_is_prompted_once_then_the_bot_hangs_up(
     assert len(utterances) == 3, utterances  # greeting, one re-prompt, goodbye
     assert "help" in utterances[1].lower()
     assert "goodbye" in utterances[2].lower()
+
+
+def test_a_pause_mid_question_does_not_split_the_turn(hotline: HotlineProcess,
+                                                       speech: Speech) -> None:
+    frame = CALL_RATE // 50
+    first = trim_silence(speech.pcm("Hello, I lost my credit card yesterday."), frame)
+    second = trim_silence(speech.pcm("Can you block it?"), frame)
+    pause = np.zeros(int(0.6 * CALL_RATE), np.int16)  # longer than the 400 ms hangover
+
+    async def call() -> None:
+        c = caller()
+        try:
+            await c.converse(hotline.uri, [np.concatenate([first, pause, second])])
+        finally:
+            await c.close()
+
+    count = len(hotline.wait_records(0))
+    asyncio.run(call())
+    record = hotline.wait_records(count + 1)[-1]
+    (turn,) = record["turns"]
+    assert "yesterday" in turn["transcript"].lower() and "block" in turn["transcript"].lower()
