@@ -15,10 +15,12 @@ WHISPER_RATE = 16000
 
 class WhisperRecognizer:
     def __init__(self, model_dir: Path, language: str | None = "en", device: str = "cpu",
-                 compute_type: str = "int8", cpu_threads: int = 0, beam_size: int = 1) -> None:
+                 compute_type: str | None = None, cpu_threads: int = 0, beam_size: int = 1) -> None:
         self.name = f"whisper:{model_dir.name}"
         self.language = language
         self.beam_size = beam_size
+        # int8 is the fastest on CPU; on a GPU float16 is.
+        compute_type = compute_type or ("int8" if device == "cpu" else "float16")
         self._model = WhisperModel(str(model_dir), device=device, compute_type=compute_type,
                                    cpu_threads=cpu_threads, local_files_only=True)
         # The first decode pays for allocations; pay it at start-up, not on the first call.
