@@ -7,12 +7,15 @@ thread, and other threads reach pjsua2 only by ``submit``-ting a function to it.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import logging
+import os
 import queue
 import re
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -29,6 +32,20 @@ SUPPORTED_CODECS = {"PCMU": "PCMU/8000/1", "PCMA": "PCMA/8000/1"}
 # bridge is queued, and freeing them at once crashes the clock thread.
 _PORT_GRACE_S = 0.5
 _REQUEST_URI = re.compile(r"^INVITE\s+sips?:([^@;>\s]+)@", re.IGNORECASE)
+
+
+@contextlib.contextmanager
+def _stdout_silenced() -> Iterator[None]:
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
 
 
 class SipError(RuntimeError):
@@ -152,7 +169,8 @@ class SipEndpoint:
         cfg = self.config
         ep = pj.Endpoint()
         self._ep = ep
-        ep.libCreate()
+        with _stdout_silenced():  # pjlib prints a banner before its log settings apply
+            ep.libCreate()
         ep_cfg = pj.EpConfig()
         ep_cfg.uaConfig.threadCnt = 0
         ep_cfg.uaConfig.mainThreadOnly = True
