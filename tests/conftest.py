@@ -78,7 +78,7 @@ class Sipp:
         self.folder = folder
 
     def start(self, scenario: str, target_port: int, service: str = "hotline", calls: int = 1,
-              **values: object) -> subprocess.Popen[str]:
+              transport: str = "u1", **values: object) -> subprocess.Popen[str]:
         text = (SIPP_SCENARIOS / scenario).read_text()
         for key, value in values.items():
             text = text.replace(f"@{key.upper()}@", str(value))
@@ -86,7 +86,8 @@ class Sipp:
         path.write_text(text)
         return subprocess.Popen(
             ["sipp", "-sf", str(path), "-s", service, "-m", str(calls), "-l", str(calls),
-             "-r", "10", "-i", LOOPBACK, "-p", str(free_port()), "-mp", str(free_port()),
+             "-r", "10", "-t", transport, "-i", LOOPBACK, "-p", str(free_port()),
+             "-mp", str(free_port()),
              "-timeout", "60s", "-timeout_error", "-nostdin", "-trace_err",
              f"{LOOPBACK}:{target_port}"],
             cwd=self.folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

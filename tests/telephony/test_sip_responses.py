@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
-from conftest import HotlineProcess, Sipp, Speech
+import socket
+
+import pytest
+from conftest import LOOPBACK, HotlineProcess, Sipp, Speech
 
 
-def test_unknown_extension_gets_404(hotline: HotlineProcess, sipp: Sipp) -> None:
+@pytest.mark.parametrize("transport", ["u1", "t1"])  # UDP, TCP
+def test_unknown_extension_gets_404(hotline: HotlineProcess, sipp: Sipp, transport: str) -> None:
+    code, out = sipp.run("uac_rejected.xml", hotline.port, service="nobody", code=404,
+                         pt=0, codec="PCMU", transport=transport)
+    assert code == 0, out
+
+
+@pytest.mark.parametrize("junk", [
+    b"\x00\xff" * 200,
+    b"INVITE sip:hotline@127.0.0.1 SIP/2.0\r\nVia: broken\r\nContent-Length: 99999\r\n\r\n",
+    b"SIP/2.0 200 OK\r\n\r\n",
+])
+def test_malformed_sip_is_ignored_and_the_hotline_still_answers(
+        hotline: HotlineProcess, sipp: Sipp, junk: bytes) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.sendto(junk, (LOOPBACK, hotline.port))
+    with socket.create_connection((LOOPBACK, hotline.port), timeout=5) as tcp:
+        tcp.sendall(junk)
     code, out = sipp.run("uac_rejected.xml", hotline.port, service="nobody", code=404,
                          pt=0, codec="PCMU")
     assert code == 0, out
+    assert hotline.proc.poll() is None
 
 
 def test_offer_without_a_supported_codec_gets_488(hotline: HotlineProcess, sipp: Sipp) -> None:
