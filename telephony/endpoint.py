@@ -118,6 +118,10 @@ class SipEndpoint:
         return f"sip:{user}@{self.config.host}:{self.bound_port}"
 
     @property
+    def started(self) -> bool:
+        return self._ready.done() and self._ready.exception() is None
+
+    @property
     def active_calls(self) -> int:
         return len(self._calls)
 
@@ -134,6 +138,10 @@ class SipEndpoint:
                     future.set_exception(exc)
         self._commands.put(command)
         return future
+
+    def media_ports(self) -> int:
+        """Ports on the conference bridge now (the sound device's is one): a leak shows here."""
+        return self.submit(lambda: int(self._ep.mediaActivePorts()) if self._ep else 0).result(5)
 
     def dial(self, uri: str, timeout: float = 5.0) -> CallLeg:
         """Place a call; returns its leg at once (wait on ``leg.connected`` for media)."""

@@ -21,6 +21,9 @@ class Prompts:
     goodbye_silence: str = "I still can't hear you, so I'll end the call now. Goodbye."
     not_understood: str = ("Sorry, I didn't catch that. You can ask about a lost card, "
                            "your balance, or to talk to a person.")
+    technical_problem: str = "Sorry, something went wrong on my side. Could you say that again?"
+    goodbye_failure: str = ("I'm sorry, I can't help you right now because of a technical "
+                            "problem. Please call again later. Goodbye.")
 
 
 ANSWERS: dict[str, Reply] = {

@@ -64,7 +64,7 @@ class Session:
     async def _converse(self) -> None:
         prompts = self.engines.dialogue.prompts
         await self._respond(self.say(prompts.greeting))
-        unanswered = 0
+        unanswered = failures = 0
         resumed: np.ndarray | None = None  # words of a turn the caller went on with
         while True:
             turn = await self._next_turn()
@@ -80,7 +80,17 @@ class Session:
                 turn = dataclasses.replace(turn, audio=np.concatenate([resumed, turn.audio]))
                 resumed = None
             timings = TurnTimings(speech_ended=turn.speech_ended_at, turn_decided=turn.decided_at)
-            end_call = await self._respond(self._answer(turn, timings))
+            try:
+                end_call = await self._respond(self._answer(turn, timings))
+            except Exception:
+                # A failing engine costs this turn, not the call, and never the other calls.
+                log.exception("%s: answering a turn failed", self.leg.id)
+                failures += 1
+                if failures > 1:
+                    await self._respond(self.say(prompts.goodbye_failure))
+                    return self._hang_up("engine failure")
+                await self._respond(self.say(prompts.technical_problem))
+                continue
             if end_call is None and timings.first_audio_queued is None:
                 # They spoke again before we did: it was a pause, not the end of their turn.
                 resumed = turn.audio
