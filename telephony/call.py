@@ -45,7 +45,6 @@ class CallLeg:
         self.direction = direction
         self.audio = CallAudio(sample_rate)
         self.remote_uri = ""
-        self.local_uri = ""
         self.outcome = CallOutcome()
         self.connected = threading.Event()
         self.ended = threading.Event()
@@ -92,7 +91,6 @@ class SipCall(pj.Call):
     def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802 (pjsua2 API)
         ci = self.getInfo()
         self.leg.remote_uri = ci.remoteUri
-        self.leg.local_uri = ci.localUri
         if ci.state == pj.PJSIP_INV_STATE_DISCONNECTED:
             self.leg.outcome.status_code = ci.lastStatusCode
             self.leg.outcome.reason = ci.lastReason

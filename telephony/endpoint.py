@@ -92,7 +92,6 @@ class SipEndpoint:
         self._ep: pj.Endpoint | None = None
         self._account: _HotlineAccount | None = None
         self.bound_port = config.port
-        self.rejected: dict[int, int] = {}
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> None:
@@ -242,7 +241,6 @@ class SipEndpoint:
 
     def _reject(self, call: SipCall, code: int, why: str) -> None:
         log.info("rejecting call with %d: %s", code, why)
-        self.rejected[code] = self.rejected.get(code, 0) + 1
         self._rejecting[call.leg.id] = call
         op = pj.CallOpParam()
         op.statusCode = code

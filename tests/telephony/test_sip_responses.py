@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 from conftest import LOOPBACK, HotlineProcess, Sipp, Speech
@@ -37,16 +38,31 @@ def test_offer_without_a_supported_codec_gets_488(hotline: HotlineProcess, sipp:
     assert code == 0, out
 
 
+def hold_calls_and_expect(hotline: HotlineProcess, sipp: Sipp, speech: Speech, held: int,
+                          code: int) -> None:
+    since = len(hotline.lines)
+    holding = sipp.start("uac_speak.xml", hotline.port, calls=held,
+                         audio=speech.ulaw("I would like to know my balance."), listen_ms=5000)
+    try:
+        hotline.wait_for_log("answered", count=held, since=since)
+        result, out = sipp.run("uac_rejected.xml", hotline.port, code=code, pt=0, codec="PCMU")
+        assert result == 0, out
+    finally:
+        out, _ = holding.communicate(timeout=60)
+    assert holding.returncode == 0, out  # every held call was answered and ended with BYE/200
+
+
 def test_call_over_capacity_gets_503_and_running_calls_go_on(
         hotline: HotlineProcess, sipp: Sipp, speech: Speech) -> None:
-    # The fixture's hotline takes 2 calls: hold two, then a third must be turned away.
-    since = len(hotline.lines)
-    held = sipp.start("uac_speak.xml", hotline.port, calls=2,
-                      audio=speech.ulaw("I would like to know my balance."), listen_ms=5000)
+    hold_calls_and_expect(hotline, sipp, speech, held=2, code=503)  # the fixture takes 2
+
+
+def test_at_four_calls_pjsua_itself_answers_486(
+        sipp: Sipp, speech: Speech, tmp_path: Path) -> None:
+    # Measured (design notes, and again here): the pjsua2 wheel admits 4 calls whatever
+    # maxCalls says, and answers the 5th INVITE itself with 486 Busy Here.
+    hotline = HotlineProcess(tmp_path, "--max-calls", "4")
     try:
-        hotline.wait_for_log("answered", count=2, since=since)
-        code, out = sipp.run("uac_rejected.xml", hotline.port, code=503, pt=0, codec="PCMU")
-        assert code == 0, out
+        hold_calls_and_expect(hotline, sipp, speech, held=4, code=486)
     finally:
-        out, _ = held.communicate(timeout=60)
-    assert held.returncode == 0, out  # both held calls were answered and ended with BYE/200
+        assert hotline.stop() == 0
