@@ -50,7 +50,9 @@ class TurnConfig:
     hangover_ms: int = 400  # this much non-speech ends the turn
     onset_ms: int = 60  # this much continuous speech starts one (ignores clicks)
     preroll_ms: int = 200  # kept before the onset so the first syllable is not clipped
-    tail_ms: int = 100  # kept after the last speech frame
+    # Kept after the last speech frame: Whisper drops a final word that ends right at the
+    # edge of its audio (seen with tiny.en when 100 ms or less of the pause follows it).
+    tail_ms: int = 300
     max_utterance_ms: int = 15000
 
 

@@ -23,6 +23,7 @@ SPEECH_RMS = 300.0
 _POLL_S = 0.01
 # Bot speech heard this close before the caller's last word means they talked over each other.
 _OVERLAP_S = 0.1
+_ANSWER_TAIL_S = 0.3
 
 
 class CallerError(RuntimeError):
@@ -170,5 +171,7 @@ class ScriptedCaller:
         latency = None
         if said is not None and not overlapped:
             latency = round((started - speech_ended_at) * 1000, 1)
-        return Exchange(said, speech_ended_at or None, self.heard_between(started, ended),
-                        started, latency, overlapped)
+        # Keep a little of the pause after the last word: Whisper tends to drop a final word
+        # that ends right at the edge of the audio (seen: "Thank you for calling. Goodbye.").
+        answer = self.heard_between(started, ended + _ANSWER_TAIL_S)
+        return Exchange(said, speech_ended_at or None, answer, started, latency, overlapped)
