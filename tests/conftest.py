@@ -57,11 +57,12 @@ class Speech:
     def pcm(self, text: str, rate: int = CALL_RATE) -> np.ndarray:
         return read_wav(self.wav(text), rate)
 
-    def ulaw(self, text: str) -> Path:
-        """Raw 8 kHz mu-law, as SIPp's rtp_stream wants it."""
-        path = self.wav(text).with_suffix(".ulaw")
+    def g711(self, text: str, codec: str = "PCMU") -> Path:
+        """Raw 8 kHz mu-law (PCMU) or A-law (PCMA), as SIPp's rtp_stream wants it."""
+        kind = {"PCMU": "ul", "PCMA": "al"}[codec]
+        path = self.wav(text).with_suffix(f".{kind}")
         if not path.exists():
-            subprocess.run(["sox", str(self.wav(text)), "-r", "8000", "-c", "1", "-t", "ul",
+            subprocess.run(["sox", str(self.wav(text)), "-r", "8000", "-c", "1", "-t", kind,
                             str(path)], check=True)
         return path
 
@@ -80,7 +81,7 @@ class Sipp:
     def start(self, scenario: str, target_port: int, service: str = "hotline", calls: int = 1,
               transport: str = "u1", **values: object) -> subprocess.Popen[str]:
         text = (SIPP_SCENARIOS / scenario).read_text()
-        for key, value in values.items():
+        for key, value in {"pt": 0, "codec": "PCMU", **values}.items():
             text = text.replace(f"@{key.upper()}@", str(value))
         path = self.folder / f"{len(list(self.folder.iterdir()))}-{scenario}"
         path.write_text(text)

@@ -31,11 +31,12 @@ def caller() -> ScriptedCaller:
     return ScriptedCaller(rtp_port=free_port())
 
 
+@pytest.mark.parametrize(("codec", "pt"), [("PCMU", 0), ("PCMA", 8)])
 def test_sipp_caller_is_heard_understood_and_answered(
-        hotline: HotlineProcess, sipp: Sipp, speech: Speech) -> None:
+        hotline: HotlineProcess, sipp: Sipp, speech: Speech, codec: str, pt: int) -> None:
     before = len(hotline.wait_records(0))
-    code, out = sipp.run("uac_speak.xml", hotline.port, audio=speech.ulaw(QUESTION),
-                         listen_ms=9000)
+    code, out = sipp.run("uac_speak.xml", hotline.port, audio=speech.g711(QUESTION, codec),
+                         listen_ms=9000, codec=codec, pt=pt)
     assert code == 0, out
     record = hotline.wait_records(before + 1)[-1]
     assert record["end_reason"] == "caller hung up"
@@ -72,12 +73,12 @@ def test_caller_hanging_up_mid_sentence_leaves_nothing_behind(
     long_question = ("I would like to know why my last credit card bill shows two payments "
                      "to the same shop on the same day, because I only paid once.")
     # One complete call first, so that lazily started worker threads exist in the baseline.
-    code, out = sipp.run("uac_speak.xml", hotline.port, audio=speech.ulaw("Hello."),
+    code, out = sipp.run("uac_speak.xml", hotline.port, audio=speech.g711("Hello."),
                          listen_ms=1500)
     assert code == 0, out
     count = len(hotline.wait_records(0))
     threads, files = hotline.threads(), hotline.open_files()
-    code, out = sipp.run("uac_speak.xml", hotline.port, audio=speech.ulaw(long_question),
+    code, out = sipp.run("uac_speak.xml", hotline.port, audio=speech.g711(long_question),
                          listen_ms=2000)  # BYE while the caller is still talking
     assert code == 0, out
     record = hotline.wait_records(count + 1)[-1]

@@ -31,7 +31,9 @@ ANSWERS: dict[str, Reply] = {
                        "Please tell me the last four digits of the card."),
     "balance": Reply("I can help with your balance. For your security, please tell me "
                      "the last four digits of your account number."),
-    "human_agent": Reply("Of course. I'm passing you to an advisor, please stay on the line.",
+    # Transfer to an agent queue comes with the handoff issue; until then say so plainly.
+    "human_agent": Reply("I've noted that you'd like to speak to an advisor, but I can't "
+                         "transfer calls yet. I can help with a lost card or your balance.",
                          handoff=True),
     "goodbye": Reply("Thank you for calling. Goodbye.", end_call=True),
 }

@@ -12,7 +12,7 @@ from conftest import LOOPBACK, HotlineProcess, Sipp, Speech
 @pytest.mark.parametrize("transport", ["u1", "t1"])  # UDP, TCP
 def test_unknown_extension_gets_404(hotline: HotlineProcess, sipp: Sipp, transport: str) -> None:
     code, out = sipp.run("uac_rejected.xml", hotline.port, service="nobody", code=404,
-                         pt=0, codec="PCMU", transport=transport)
+                         transport=transport)
     assert code == 0, out
 
 
@@ -27,8 +27,7 @@ def test_malformed_sip_is_ignored_and_the_hotline_still_answers(
         udp.sendto(junk, (LOOPBACK, hotline.port))
     with socket.create_connection((LOOPBACK, hotline.port), timeout=5) as tcp:
         tcp.sendall(junk)
-    code, out = sipp.run("uac_rejected.xml", hotline.port, service="nobody", code=404,
-                         pt=0, codec="PCMU")
+    code, out = sipp.run("uac_rejected.xml", hotline.port, service="nobody", code=404)
     assert code == 0, out
     assert hotline.proc.poll() is None
 
@@ -42,10 +41,10 @@ def hold_calls_and_expect(hotline: HotlineProcess, sipp: Sipp, speech: Speech, h
                           code: int) -> None:
     since = len(hotline.lines)
     holding = sipp.start("uac_speak.xml", hotline.port, calls=held,
-                         audio=speech.ulaw("I would like to know my balance."), listen_ms=5000)
+                         audio=speech.g711("I would like to know my balance."), listen_ms=5000)
     try:
         hotline.wait_for_log("answered", count=held, since=since)
-        result, out = sipp.run("uac_rejected.xml", hotline.port, code=code, pt=0, codec="PCMU")
+        result, out = sipp.run("uac_rejected.xml", hotline.port, code=code)
         assert result == 0, out
     finally:
         out, _ = holding.communicate(timeout=60)
