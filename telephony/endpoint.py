@@ -151,8 +151,10 @@ class SipEndpoint:
         try:
             self._create()
         except BaseException as exc:
-            self._ready.set_exception(SipError(f"could not start SIP on {self.config.host}:"
-                                               f"{self.config.port}: {exc}"))
+            why = exc.reason if isinstance(exc, pj.Error) else str(exc)
+            self._ready.set_exception(SipError(
+                f"could not start SIP on {self.config.host}:{self.config.port}: {why} "
+                "(is another program using that address? choose another with --host/--port)"))
             self._destroy()
             return
         self._ready.set_result(None)

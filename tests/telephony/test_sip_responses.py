@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,3 +67,12 @@ def test_at_four_calls_pjsua_itself_answers_486(
         hold_calls_and_expect(hotline, sipp, speech, held=4, code=486)
     finally:
         assert hotline.stop() == 0
+
+
+def test_a_port_in_use_is_a_clear_error(hotline: HotlineProcess) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "voicebot.cli", "serve", "--port", str(hotline.port)],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "Address already in use" in result.stderr and "--port" in result.stderr
+    assert hotline.proc.poll() is None  # the running hotline is untouched
