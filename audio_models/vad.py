@@ -37,6 +37,22 @@ class SpeechStarted:
 
 
 @dataclass(frozen=True)
+class SpeechPaused:
+    """The caller has been quiet for ``pause_ms``: their words so far, to start on early."""
+
+    audio: np.ndarray
+    speech_ended_at: float
+    at: float
+
+
+@dataclass(frozen=True)
+class SpeechResumed:
+    """The caller spoke again after a pause was announced: the words so far are not final."""
+
+    at: float
+
+
+@dataclass(frozen=True)
 class TurnEnded:
     audio: np.ndarray  # int16, pre-roll + speech + a little of the trailing pause
     speech_started_at: float
@@ -54,6 +70,12 @@ class TurnConfig:
     # edge of its audio (seen with tiny.en when 100 ms or less of the pause follows it).
     tail_ms: int = 300
     max_utterance_ms: int = 15000
+    # This much non-speech announces a pause (0: never), so the agent can start on the
+    # words so far while the hangover runs; shorter than the hangover to be of use.
+    pause_ms: int = 200
+
+
+TurnEvent = SpeechStarted | SpeechPaused | SpeechResumed | TurnEnded
 
 
 class EndOfTurnDetector:
@@ -69,6 +91,8 @@ class EndOfTurnDetector:
         self._hangover = max(1, c.hangover_ms // ms)
         self._tail = c.tail_ms // ms
         self._max = max(self._onset + 1, c.max_utterance_ms // ms)
+        self._pause = c.pause_ms // ms
+        self._paused = False
         self._preroll: collections.deque[bytes] = collections.deque(
             maxlen=c.preroll_ms // ms + self._onset)
         self._speech: list[bytes] = []
@@ -81,19 +105,26 @@ class EndOfTurnDetector:
     def in_speech(self) -> bool:
         return bool(self._speech)
 
-    def push(self, at: float, frame: bytes) -> SpeechStarted | TurnEnded | None:
+    def push(self, at: float, frame: bytes) -> TurnEvent | None:
         speech = self.vad.is_speech(frame, self.sample_rate)
         if not self._speech:
             return self._idle(at, frame, speech)
         self._speech.append(frame)
+        event: TurnEvent | None = None
         if speech:
+            if self._paused:
+                event = SpeechResumed(at)
+            self._paused = False
             self._run = 0
             self._last_speech_at = at
         else:
             self._run += 1
         if self._run >= self._hangover or len(self._speech) >= self._max:
             return self._finish(at, cut_off=self._run < self._hangover)
-        return None
+        if self._pause and self._run == self._pause:
+            self._paused = True
+            return SpeechPaused(self._audio(len(self._speech)), self._last_speech_at, at)
+        return event
 
     def _idle(self, at: float, frame: bytes, speech: bool) -> SpeechStarted | None:
         self._preroll.append(frame)
@@ -112,10 +143,13 @@ class EndOfTurnDetector:
         self._last_speech_at = at
         return SpeechStarted(self._onset_at)
 
+    def _audio(self, frames: int) -> np.ndarray:
+        return np.frombuffer(b"".join(self._speech[:frames]), dtype="<i2").astype(np.int16)
+
     def _finish(self, at: float, cut_off: bool) -> TurnEnded:
         keep = len(self._speech) - max(0, self._run - self._tail)
-        audio = np.frombuffer(b"".join(self._speech[:keep]), dtype="<i2").astype(np.int16)
-        ended = TurnEnded(audio, self._started_at, self._last_speech_at, at, cut_off)
+        ended = TurnEnded(self._audio(keep), self._started_at, self._last_speech_at, at, cut_off)
         self._speech = []
         self._run = 0
+        self._paused = False
         return ended

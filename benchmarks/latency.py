@@ -1,11 +1,13 @@
 """Voice-to-voice latency seen from the caller, with the bot's own per-stage breakdown.
 
-    .venv/bin/python -m benchmarks.latency [--calls 5] [--out results/latency]
+    .venv/bin/python -m benchmarks.latency [--calls 5] [--variant "FLAGS" ...] [--out DIR]
 
-Starts `voicebot serve` on loopback, places ``--calls`` calls one after another with the
-pjsua2 test caller (each asks the same questions, spoken by espeak-ng), and measures per
-turn: last caller speech frame sent -> first bot speech frame heard. Writes latency.json
-and latency.png under ``--out`` and prints a table. Concurrency levels come with issue 6.
+Starts `voicebot serve` on loopback (one per ``--variant``, each with those extra flags),
+places ``--calls`` calls to each, alternating between variants call by call so that they
+share the machine's noise, with the pjsua2 test caller (three questions spoken by
+espeak-ng per call), and measures per turn: last caller speech frame sent -> first bot
+speech frame heard. Writes latency.json and latency.png under ``--out`` and prints a
+table. Concurrency levels come with issue 6.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ import asyncio
 import json
 import os
 import platform
+import shlex
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -37,22 +42,50 @@ QUESTIONS = (
 STAGES = ("end_of_turn_wait", "asr", "understanding", "tts_first_audio")
 
 
+@dataclass
+class Variant:
+    label: str
+    flags: list[str]
+    port: int
+    folder: Path
+    exchanges: list[Exchange] = field(default_factory=list)
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = self.folder / "serve.log"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "voicebot.cli", "serve", "--port", str(self.port),
+             "--rtp-port", str(40000 + 200 * (self.port % 10)),
+             "--records-dir", str(self.folder / "records"), *self.flags],
+            stdout=log.open("wb"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while b"voicebot ready" not in log.read_bytes():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the hotline ({self.label}) did not start; see {log}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait(30)
+
+    def caller_ms(self) -> list[float]:
+        return [ex.latency_ms for ex in self.exchanges if ex.latency_ms is not None]
+
+    def stages(self) -> dict[str, list[float]]:
+        stages: dict[str, list[float]] = {s: [] for s in (*STAGES, "total")}
+        for record in (self.folder / "records").glob("*.json"):
+            for turn in json.loads(record.read_text())["turns"]:
+                for s in stages:
+                    if turn["stages_ms"][s] is not None:
+                        stages[s].append(turn["stages_ms"][s])
+        return stages
+
+
 def _speak(text: str, folder: Path) -> np.ndarray:
-    path = folder / f"{len(list(folder.iterdir()))}.wav"
+    path = folder / f"question-{len(list(folder.glob('question-*')))}.wav"
     subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), text], check=True)
     return read_wav(path, CALL_SAMPLE_RATE)
-
-
-def _start_hotline(port: int, records: Path, log: Path) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "voicebot.cli", "serve", "--port", str(port),
-         "--records-dir", str(records)], stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while b"voicebot ready" not in log.read_bytes():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"the hotline did not start; see {log}")
-        time.sleep(0.2)
-    return proc
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:
@@ -61,28 +94,34 @@ def _percentiles(values: list[float]) -> dict[str, float]:
             "p99": float(np.percentile(a, 99)), "min": float(a.min()), "max": float(a.max())}
 
 
-def _plot(caller_ms: list[float], stages: dict[str, list[float]], path: Path) -> None:
+def _plot(results: dict[str, dict[str, Any]], variants: list[Variant], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (cdf, bars) = plt.subplots(1, 2, figsize=(11, 4))
-    xs = np.sort(caller_ms)
-    cdf.step(xs, np.arange(1, len(xs) + 1) / len(xs), where="post")
+    fig, (cdf, bars) = plt.subplots(1, 2, figsize=(12, 1.5 + 1.2 * len(variants) + 2.5))
+    for v in variants:
+        xs = np.sort(v.caller_ms())
+        cdf.step(xs, np.arange(1, len(xs) + 1) / len(xs), where="post", label=v.label)
     cdf.axvline(500, color="red", linestyle="--", label="500 ms target")
     cdf.set(xlabel="voice-to-voice latency at the caller (ms)", ylabel="share of turns",
             title="Latency CDF, 1 call at a time")
-    cdf.legend()
-    medians = [float(np.median(stages[s])) for s in STAGES]
-    left = 0.0
-    for name, value in zip(STAGES, medians, strict=True):
-        bars.barh(["bot (median)"], [value], left=left, label=f"{name} {value:.0f} ms")
-        left += value
-    transport = float(np.median(caller_ms)) - left
-    bars.barh(["bot (median)"], [transport], left=left,
-              label=f"transport+jitter {transport:.0f} ms")
-    bars.set(xlabel="ms", title="Where the time goes (medians)")
+    cdf.legend(fontsize=8)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for row, v in enumerate(variants):
+        medians = results[v.label]["bot_stages_ms"]
+        left = 0.0
+        parts = [(s, medians[s]["p50"]) for s in STAGES]
+        parts.append(("transport+jitter",
+                      results[v.label]["voice_to_voice_ms"]["p50"] - sum(m for _, m in parts)))
+        for i, (name, value) in enumerate(parts):
+            bars.barh([v.label], [value], left=left, color=colors[i % len(colors)],
+                      label=name if row == 0 else None)
+            bars.text(left + value / 2, row, f"{value:.0f}", ha="center", va="center",
+                      fontsize=8)
+            left += value
+    bars.set(xlabel="ms (medians)", title="Where the time goes")
     bars.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -98,52 +137,61 @@ async def _one_call(uri: str, utterances: list[np.ndarray], rtp_port: int) -> li
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=5)
-    parser.add_argument("--port", type=int, default=5098)
+    parser.add_argument("--calls", type=int, default=5, help="calls per variant")
+    parser.add_argument("--variant", action="append", metavar="FLAGS",
+                        help='extra `voicebot serve` flags, e.g. "--speculate-after-ms 0"; '
+                             "repeat to compare (default: one variant with the defaults)")
+    parser.add_argument("--port", type=int, default=5090, help="first SIP port")
     parser.add_argument("--out", type=Path, default=Path("results/latency"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="latency-"))
     utterances = [_speak(q, work) for q in QUESTIONS]
-    hotline = _start_hotline(args.port, work / "records", work / "serve.log")
-    exchanges: list[Exchange] = []
+    variants = []
+    for i, flags in enumerate(args.variant or [""]):
+        (work / str(i)).mkdir()
+        variants.append(Variant(flags or "defaults", shlex.split(flags), args.port + i,
+                                work / str(i)))
     try:
-        for i in tqdm(range(args.calls), desc="calls", unit="call"):
-            exchanges += asyncio.run(_one_call(f"sip:hotline@127.0.0.1:{args.port}", utterances,
-                                               43000 + 10 * i))
+        for v in variants:
+            v.start()
+        with tqdm(total=args.calls * len(variants), desc="calls", unit="call") as bar:
+            for _ in range(args.calls):
+                for n, v in enumerate(variants):
+                    uri = f"sip:hotline@127.0.0.1:{v.port}"
+                    v.exchanges += asyncio.run(_one_call(uri, utterances, 44000 + 20 * n))
+                    bar.update()
     finally:
-        hotline.send_signal(signal.SIGINT)
-        hotline.wait(30)
-    caller_ms = [ex.latency_ms for ex in exchanges if ex.latency_ms is not None]
-    if not caller_ms:
-        raise SystemExit(f"no turn could be timed; see {work / 'serve.log'}")
-    stages: dict[str, list[float]] = {s: [] for s in (*STAGES, "total")}
-    for record in (work / "records").glob("*.json"):
-        for turn in json.loads(record.read_text())["turns"]:
-            for s in stages:
-                if turn["stages_ms"][s] is not None:
-                    stages[s].append(turn["stages_ms"][s])
-    result = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "processor": platform.processor() or platform.machine()},
-        "calls": args.calls, "questions": len(exchanges), "timed_turns": len(caller_ms),
-        "unanswered": sum(ex.answer_started_at is None for ex in exchanges),
-        "overlapped": sum(ex.overlapped for ex in exchanges),
-        "voice_to_voice_ms": _percentiles(caller_ms),
-        "bot_stages_ms": {s: _percentiles(v) for s, v in stages.items() if v},
-        "raw_voice_to_voice_ms": caller_ms,
-    }
-    (args.out / "latency.json").write_text(json.dumps(result, indent=2))
-    _plot(caller_ms, stages, args.out / "latency.png")
-    print(f"\n{'measure (ms)':32} {'n':>4} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7}")
-    rows = {"voice-to-voice (caller side)": result["voice_to_voice_ms"],
-            **{f"bot: {s}": p for s, p in result["bot_stages_ms"].items()}}
-    for name, p in rows.items():
-        print(f"{name:32} {p['n']:>4} {p['p50']:>7.0f} {p['p95']:>7.0f} {p['p99']:>7.0f} "
-              f"{p['max']:>7.0f}")
-    print(f"questions {result['questions']}, timed {result['timed_turns']}, unanswered "
-          f"{result['unanswered']}, bot still talking at the caller's last word "
-          f"{result['overlapped']}")
+        for v in variants:
+            v.stop()
+    results = {}
+    for v in variants:
+        if not v.caller_ms():
+            raise SystemExit(f"no turn could be timed ({v.label}); see {v.folder}/serve.log")
+        results[v.label] = {
+            "flags": v.flags, "calls": args.calls, "questions": len(v.exchanges),
+            "timed_turns": len(v.caller_ms()),
+            "unanswered": sum(ex.answer_started_at is None for ex in v.exchanges),
+            "overlapped": sum(ex.overlapped for ex in v.exchanges),
+            "voice_to_voice_ms": _percentiles(v.caller_ms()),
+            "bot_stages_ms": {s: _percentiles(x) for s, x in v.stages().items() if x},
+            "raw_voice_to_voice_ms": v.caller_ms(),
+        }
+    machine = {"cpus": os.cpu_count(), "python": platform.python_version(),
+               "processor": platform.processor() or platform.machine()}
+    (args.out / "latency.json").write_text(json.dumps({"machine": machine,
+                                                       "variants": results}, indent=2))
+    _plot(results, variants, args.out / "latency.png")
+    for label, r in results.items():
+        print(f"\n[{label}]  questions {r['questions']}, timed {r['timed_turns']}, unanswered "
+              f"{r['unanswered']}, bot still talking at the caller's last word "
+              f"{r['overlapped']}")
+        print(f"{'measure (ms)':32} {'n':>4} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7}")
+        rows = {"voice-to-voice (caller side)": r["voice_to_voice_ms"],
+                **{f"bot: {s}": p for s, p in r["bot_stages_ms"].items()}}
+        for name, p in rows.items():
+            print(f"{name:32} {p['n']:>4} {p['p50']:>7.0f} {p['p95']:>7.0f} {p['p99']:>7.0f} "
+                  f"{p['max']:>7.0f}")
     print(f"\nwritten: {args.out / 'latency.json'}, {args.out / 'latency.png'}")
     return 0
 

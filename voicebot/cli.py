@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import signal
 import statistics
@@ -48,15 +49,16 @@ def _config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tts-voice", help="a Piper .onnx voice (default: packaged en_US joe)")
     p.add_argument("--device", choices=("cpu", "cuda"), help="where models run (default cpu)")
     p.add_argument("--hangover-ms", type=int, help="silence that ends a turn (default 400)")
+    p.add_argument("--speculate-after-ms", type=int,
+                   help="start recognising after this much pause, 0 = at turn end (default 200)")
     p.add_argument("--silence-timeout-s", type=float, help="re-prompt after this (default 8)")
     p.add_argument("--records-dir", help="write one JSON record per call here")
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
 
 
 def _load(args: argparse.Namespace) -> HotlineConfig:
-    overrides = {k: getattr(args, k, None) for k in (
-        "host", "port", "extension", "max_calls", "rtp_port", "asr_model", "asr_language",
-        "tts_voice", "device", "hangover_ms", "silence_timeout_s", "records_dir", "log_level")}
+    # Flags are named after the settings; a flag left unset (None) does not override.
+    overrides = {f.name: getattr(args, f.name, None) for f in dataclasses.fields(HotlineConfig)}
     return load_config(args.config, overrides)
 
 

@@ -33,6 +33,7 @@ class HotlineConfig:
     model_cache: str = ""  # where prepared models go; empty: ~/.cache/voicebot
     vad_aggressiveness: int = 2
     hangover_ms: int = 400
+    speculate_after_ms: int = 200  # start recognising after this much pause (0: at turn end)
     silence_timeout_s: float = 8.0
     records_dir: str = ""  # one JSON per call; empty: records only in the log
     log_level: str = "info"

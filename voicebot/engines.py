@@ -71,6 +71,7 @@ def load_engines(config: HotlineConfig, progress: ProgressFactory | None = None)
              time.monotonic() - started, recognizer.name, synthesizer.name, heard)
     return Engines(recognizer=recognizer, synthesizer=synthesizer,
                    classifier=KeywordIntentClassifier(), dialogue=dialogue,
-                   turn_config=TurnConfig(hangover_ms=config.hangover_ms),
+                   turn_config=TurnConfig(hangover_ms=config.hangover_ms,
+                                          pause_ms=config.speculate_after_ms),
                    vad_aggressiveness=config.vad_aggressiveness,
                    sample_rate=CALL_SAMPLE_RATE)

@@ -25,13 +25,18 @@ class TurnTimings:
     asr_done: float | None = None
     answer_ready: float | None = None
     first_audio_queued: float | None = None
+    speculative: bool = False  # recognition started in the pause, before the turn was decided
 
     def stages_ms(self) -> dict[str, float | None]:
+        """Time each stage adds after the turn is decided (work done earlier adds nothing)."""
+        decided = self.turn_decided
+        asr_end = None if self.asr_done is None else max(self.asr_done, decided)
+        answer_end = None if self.answer_ready is None else max(self.answer_ready, decided)
         return {
-            "end_of_turn_wait": _ms(self.speech_ended, self.turn_decided),
-            "asr": _ms(self.turn_decided, self.asr_done),
-            "understanding": _ms(self.asr_done, self.answer_ready),
-            "tts_first_audio": _ms(self.answer_ready, self.first_audio_queued),
+            "end_of_turn_wait": _ms(self.speech_ended, decided),
+            "asr": _ms(decided, asr_end),
+            "understanding": _ms(asr_end, answer_end),
+            "tts_first_audio": _ms(answer_end, self.first_audio_queued),
             "total": _ms(self.speech_ended, self.first_audio_queued),
         }
 

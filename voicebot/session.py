@@ -4,25 +4,75 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 
+from audio_models.interfaces import Transcript
 from audio_models.pcm import frames
-from audio_models.vad import SpeechStarted, TurnEnded
+from audio_models.vad import SpeechPaused, SpeechResumed, SpeechStarted, TurnEnded
 from telephony.call import CallLeg
 from voicebot.config import HotlineConfig
+from voicebot.dialogue import Reply
 from voicebot.engines import Engines
 from voicebot.records import CallRecord, TurnRecord, TurnTimings, log_turn
+from voicebot.understanding.intents import Intent
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # After the last queued frame leaves, wait this long before a BYE so it is heard.
 _PLAYOUT_TAIL_S = 0.2
+# A caller cutting in this soon after the answer began was finishing their sentence.
+_CONTINUATION_S = 0.8
+
+
+@dataclass
+class Answer:
+    """What the bot will say to one caller turn, up to its first synthesised sentence."""
+
+    transcript: Transcript
+    asr_done: float
+    answer_ready: float
+    intent: Intent | None = None  # None: no words were heard
+    reply: Reply | None = None
+    speech: Iterator[np.ndarray] | None = None
+
+
+class Speculation:
+    """An answer prepared while the caller pauses, kept if the pause becomes the turn's end.
+
+    Recognition runs in the ``pause_ms`` after the last word instead of after the whole
+    hangover, so it is (nearly) done when the turn is decided.
+    """
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[Answer] | None = None
+        self._speech_ended_at = 0.0
+
+    def start(self, speech_ended_at: float, prepare: Coroutine[Any, Any, Answer]) -> None:
+        self.cancel()
+        self._speech_ended_at = speech_ended_at
+        self._task = asyncio.create_task(prepare)
+
+    def take(self, speech_ended_at: float) -> asyncio.Task[Answer] | None:
+        """The prepared answer if it was made from exactly this turn's words."""
+        task, self._task = self._task, None
+        if task is not None and speech_ended_at == self._speech_ended_at:
+            return task
+        if task is not None:
+            task.cancel()
+        return None
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
 
 
 class Session:
@@ -37,6 +87,9 @@ class Session:
         self._caller: asyncio.Queue[SpeechStarted | TurnEnded] = asyncio.Queue()
         self._turns = engines.turn_detector()
         self._responding: asyncio.Task[Any] | None = None  # what the caller may cut short
+        self._speculation = Speculation()
+        self._resumed: np.ndarray | None = None  # words of a turn the caller went on with
+        self._cut_in_at = 0.0  # when the caller last started speaking
         self._frame_samples = leg.audio.frame_size // 2
 
     def attach(self) -> None:
@@ -56,6 +109,7 @@ class Session:
             raise
         finally:
             listener.cancel()
+            self._speculation.cancel()
             self._interrupt()
             self.leg.audio.set_sink(None)
             self.record.ended_at = time.time()
@@ -65,7 +119,6 @@ class Session:
         prompts = self.engines.dialogue.prompts
         await self._respond(self.say(prompts.greeting))
         unanswered = failures = 0
-        resumed: np.ndarray | None = None  # words of a turn the caller went on with
         while True:
             turn = await self._next_turn()
             if turn is None:  # the caller said nothing
@@ -76,9 +129,10 @@ class Session:
                 await self._respond(self.say(prompts.reprompt))
                 continue
             unanswered = 0
-            if resumed is not None:
-                turn = dataclasses.replace(turn, audio=np.concatenate([resumed, turn.audio]))
-                resumed = None
+            if self._resumed is not None:
+                audio = np.concatenate([self._resumed, turn.audio])
+                turn = dataclasses.replace(turn, audio=audio)
+                self._resumed = None
             timings = TurnTimings(speech_ended=turn.speech_ended_at, turn_decided=turn.decided_at)
             try:
                 end_call = await self._respond(self._answer(turn, timings))
@@ -91,9 +145,8 @@ class Session:
                     return self._hang_up("engine failure")
                 await self._respond(self.say(prompts.technical_problem))
                 continue
-            if end_call is None and timings.first_audio_queued is None:
-                # They spoke again before we did: it was a pause, not the end of their turn.
-                resumed = turn.audio
+            if end_call is None and self._caller_went_on(timings):
+                self._resumed = turn.audio
             elif end_call:
                 return self._hang_up("caller said goodbye")
 
@@ -109,28 +162,50 @@ class Session:
         return None if task.cancelled() else task.result()
 
     async def _answer(self, turn: TurnEnded, timings: TurnTimings) -> bool:
-        """Transcribe, understand and answer one turn; True if the call should end."""
-        transcript = await self.loop.run_in_executor(
-            self.engines.asr_pool, self.engines.recognizer.transcribe, turn.audio,
-            self.engines.sample_rate)
-        timings.asr_done = time.monotonic()
-        if not transcript.text:
+        """Answer one turn, from what was prepared during the pause if it still holds."""
+        prepared = self._speculation.take(turn.speech_ended_at)
+        timings.speculative = prepared is not None
+        answer = await prepared if prepared else await self._prepare(turn.audio)
+        timings.asr_done, timings.answer_ready = answer.asr_done, answer.answer_ready
+        if answer.intent is None or answer.reply is None:
             log.info("%s: no words in %.1f s of audio; still listening", self.leg.id,
-                     transcript.audio_seconds)
+                     answer.transcript.audio_seconds)
             return False
-        intent = self.engines.classifier.classify(transcript.text)
-        reply = self.engines.dialogue.reply(intent)
-        timings.answer_ready = time.monotonic()
-        record = TurnRecord(len(self.record.turns) + 1, transcript.text, intent.name,
-                            round(intent.confidence, 3), reply.text, timings, interrupted=True)
+        record = TurnRecord(len(self.record.turns) + 1, answer.transcript.text,
+                            answer.intent.name, round(answer.intent.confidence, 3),
+                            answer.reply.text, timings, interrupted=True)
         self.record.turns.append(record)
-        self.record.handoff_requested |= reply.handoff
+        self.record.handoff_requested |= answer.reply.handoff
         try:
-            await self.say(reply.text, timings)
+            await self.say(answer.reply.text, timings, answer.speech)
             record.interrupted = False
         finally:  # a caller hanging up or cutting in still leaves the turn in the log
             log_turn(self.leg.id, record)
-        return reply.end_call
+        return answer.reply.end_call
+
+    async def _prepare(self, audio: np.ndarray) -> Answer:
+        """Words, intent, reply and its first synthesised sentence, for the caller's audio."""
+        if self._resumed is not None:
+            audio = np.concatenate([self._resumed, audio])
+        transcript = await self.loop.run_in_executor(
+            self.engines.asr_pool, self.engines.recognizer.transcribe, audio,
+            self.engines.sample_rate)
+        asr_done = time.monotonic()
+        if not transcript.text:
+            return Answer(transcript, asr_done, asr_done)
+        intent = self.engines.classifier.classify(transcript.text)
+        reply = self.engines.dialogue.reply(intent)
+        answer_ready = time.monotonic()
+        speech = self.engines.synthesizer.synthesize(reply.text)
+        first = await self.loop.run_in_executor(self.engines.tts_pool, next, speech, None)
+        return Answer(transcript, asr_done, answer_ready, intent, reply,
+                      itertools.chain([] if first is None else [first], speech))
+
+    def _caller_went_on(self, timings: TurnTimings) -> bool:
+        """Did the caller cut in before, or just as, the answer began? Then it was a pause
+        in their sentence, not its end: their next turn is heard with these words in front."""
+        started = timings.first_audio_queued
+        return started is None or self._cut_in_at - started < _CONTINUATION_S
 
     def _hang_up(self, reason: str) -> None:
         self.record.end_reason = reason
@@ -142,11 +217,17 @@ class Session:
         while True:
             at, frame = await self._frames.get()
             event = self._turns.push(at, frame)
-            if event is None:
-                continue
-            if isinstance(event, SpeechStarted) and self._interrupt():
-                self.record.barge_ins_ms.append(round((time.monotonic() - event.at) * 1000, 1))
-            self._caller.put_nowait(event)
+            if isinstance(event, SpeechPaused):
+                self._speculation.start(event.speech_ended_at, self._prepare(event.audio))
+            elif isinstance(event, SpeechResumed):
+                self._speculation.cancel()
+            elif isinstance(event, SpeechStarted | TurnEnded):
+                if isinstance(event, SpeechStarted):
+                    self._cut_in_at = event.at
+                    if self._interrupt():
+                        ms = round((time.monotonic() - event.at) * 1000, 1)
+                        self.record.barge_ins_ms.append(ms)
+                self._caller.put_nowait(event)
 
     async def _next_turn(self) -> TurnEnded | None:
         """The caller's next finished turn, or None if they stay silent past the timeout."""
@@ -162,10 +243,12 @@ class Session:
             speaking = True
 
     # --- speaking -------------------------------------------------------------------------
-    async def say(self, text: str, timings: TurnTimings | None = None) -> None:
-        """Speak ``text``, sentence by sentence as they are synthesised; returns once heard."""
+    async def say(self, text: str, timings: TurnTimings | None = None,
+                  speech: Iterator[np.ndarray] | None = None) -> None:
+        """Speak ``text`` sentence by sentence as synthesised (or from ``speech`` already
+        begun); returns once it has been heard."""
         self.record.bot_utterances.append(text)
-        chunks = self.engines.synthesizer.synthesize(text)
+        chunks = speech or self.engines.synthesizer.synthesize(text)
         pool = self.engines.tts_pool
         while (chunk := await self.loop.run_in_executor(pool, next, chunks, None)) is not None:
             self.leg.audio.play(frames(chunk, self._frame_samples))

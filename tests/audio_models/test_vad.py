@@ -7,7 +7,16 @@ import pytest
 from conftest import CALL_RATE, Speech
 
 from audio_models.pcm import frames
-from audio_models.vad import EndOfTurnDetector, SpeechStarted, TurnConfig, TurnEnded, WebRtcVad
+from audio_models.vad import (
+    EndOfTurnDetector,
+    SpeechPaused,
+    SpeechResumed,
+    SpeechStarted,
+    TurnConfig,
+    TurnEnded,
+    WebRtcVad,
+)
+from voicebot.caller import trim_silence
 
 FRAME = CALL_RATE // 50
 
@@ -32,18 +41,37 @@ def padded(speech: Speech, text: str, before_s: float, after_s: float) -> np.nda
 def test_turn_ends_one_hangover_after_the_last_word(speech: Speech, hangover_ms: int) -> None:
     pcm = padded(speech, "I lost my card.", 1.0, 2.0)
     detector = EndOfTurnDetector(WebRtcVad(2), CALL_RATE, TurnConfig(hangover_ms=hangover_ms))
-    events = feed(detector, pcm)
-    assert [type(e) for _, e in events] == [SpeechStarted, TurnEnded]
-    started = events[0][1]
-    ended = events[1][1]
+    events = [e for _, e in feed(detector, pcm)]
+    assert [type(e) for e in events] == [SpeechStarted, SpeechPaused, TurnEnded]
+    started, paused, ended = events
     assert isinstance(started, SpeechStarted) and isinstance(ended, TurnEnded)
     assert 0.95 <= started.at <= 1.3  # speech begins at 1.0 s
     assert ended.decided_at - ended.speech_ended_at == pytest.approx(hangover_ms / 1000, abs=0.03)
     assert not ended.cut_off
+    # The pause was announced 200 ms after the same last word, with the words so far.
+    assert isinstance(paused, SpeechPaused)
+    assert paused.speech_ended_at == ended.speech_ended_at
+    assert paused.at - paused.speech_ended_at == pytest.approx(0.2, abs=0.03)
+    assert np.array_equal(paused.audio, ended.audio[:len(paused.audio)])
     # The utterance keeps the first syllable (pre-roll) and drops most of the pause.
     words = len(speech.pcm("I lost my card.").nonzero()[0])
     assert len(ended.audio) >= 0.8 * words
     assert len(ended.audio) <= len(pcm) - 1.5 * CALL_RATE
+
+
+def test_a_pause_shorter_than_the_hangover_is_announced_then_withdrawn(speech: Speech) -> None:
+    first, second = (trim_silence(speech.pcm(t), FRAME) for t in ("I lost my card.",
+                                                                   "Please block it."))
+    gap = np.zeros(int(0.4 * CALL_RATE), np.int16)
+    pcm = np.concatenate([first, gap, second, np.zeros(CALL_RATE, np.int16)])
+    detector = EndOfTurnDetector(WebRtcVad(2), CALL_RATE, TurnConfig(hangover_ms=600))
+    kinds = [type(e) for _, e in feed(detector, pcm)]
+    assert kinds[0] is SpeechStarted and kinds[-2:] == [SpeechPaused, TurnEnded]
+    assert kinds.count(TurnEnded) == 1  # the 400 ms gap did not end the turn
+    assert SpeechResumed in kinds
+    for i, kind in enumerate(kinds):  # every resumption follows an announced pause
+        if kind is SpeechResumed:
+            assert kinds[i - 1] is SpeechPaused
 
 
 def test_silence_and_faint_noise_start_no_turn() -> None:
