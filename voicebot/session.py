@@ -8,20 +8,17 @@ import itertools
 import logging
 import time
 from collections.abc import Coroutine, Iterator
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 
-from audio_models.interfaces import Transcript
 from audio_models.pcm import frames
 from audio_models.vad import SpeechPaused, SpeechResumed, SpeechStarted, TurnEnded
 from telephony.call import CallLeg
 from voicebot.config import HotlineConfig
-from voicebot.dialogue import Reply
 from voicebot.engines import Engines
 from voicebot.records import CallRecord, TurnRecord, TurnTimings, log_turn
-from voicebot.understanding.intents import Intent
+from voicebot.speculation import Answer, Speculation
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -30,49 +27,6 @@ T = TypeVar("T")
 _PLAYOUT_TAIL_S = 0.2
 # A caller cutting in this soon after the answer began was finishing their sentence.
 _CONTINUATION_S = 0.8
-
-
-@dataclass
-class Answer:
-    """What the bot will say to one caller turn, up to its first synthesised sentence."""
-
-    transcript: Transcript
-    asr_done: float
-    answer_ready: float
-    intent: Intent | None = None  # None: no words were heard
-    reply: Reply | None = None
-    speech: Iterator[np.ndarray] | None = None
-
-
-class Speculation:
-    """An answer prepared while the caller pauses, kept if the pause becomes the turn's end.
-
-    Recognition runs in the ``pause_ms`` after the last word instead of after the whole
-    hangover, so it is (nearly) done when the turn is decided.
-    """
-
-    def __init__(self) -> None:
-        self._task: asyncio.Task[Answer] | None = None
-        self._speech_ended_at = 0.0
-
-    def start(self, speech_ended_at: float, prepare: Coroutine[Any, Any, Answer]) -> None:
-        self.cancel()
-        self._speech_ended_at = speech_ended_at
-        self._task = asyncio.create_task(prepare)
-
-    def take(self, speech_ended_at: float) -> asyncio.Task[Answer] | None:
-        """The prepared answer if it was made from exactly this turn's words."""
-        task, self._task = self._task, None
-        if task is not None and speech_ended_at == self._speech_ended_at:
-            return task
-        if task is not None:
-            task.cancel()
-        return None
-
-    def cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
 
 
 class Session:
