@@ -77,10 +77,9 @@ class Session:
             turn = await self._next_turn()
             if turn is None:  # the caller said nothing
                 unanswered += 1
-                if unanswered > 1:
-                    await self._respond(self.say(prompts.goodbye_silence))
-                    return self._hang_up("silence")
-                await self._respond(self.say(prompts.reprompt))
+                if await self._strike(unanswered, prompts.reprompt, prompts.goodbye_silence,
+                                      "silence"):
+                    return
                 continue
             unanswered = 0
             if self._resumed is not None:
@@ -94,15 +93,24 @@ class Session:
                 # A failing engine costs this turn, not the call, and never the other calls.
                 log.exception("%s: answering a turn failed", self.leg.id)
                 failures += 1
-                if failures > 1:
-                    await self._respond(self.say(prompts.goodbye_failure))
-                    return self._hang_up("engine failure")
-                await self._respond(self.say(prompts.technical_problem))
+                if await self._strike(failures, prompts.technical_problem,
+                                      prompts.goodbye_failure, "engine failure"):
+                    return
                 continue
             if end_call is None and self._caller_went_on(timings):
                 self._resumed = turn.audio
             elif end_call:
                 return self._hang_up("caller said goodbye")
+
+    async def _strike(self, strikes: int, retry: str, goodbye: str, reason: str) -> bool:
+        """One more try is allowed: the first strike says ``retry``; the second says
+        ``goodbye`` and ends the call (True)."""
+        if strikes < 2:
+            await self._respond(self.say(retry))
+            return False
+        await self._respond(self.say(goodbye))
+        self._hang_up(reason)
+        return True
 
     async def _respond(self, response: Coroutine[Any, Any, T]) -> T | None:
         """Run one bot response so that the caller can cut it short; None if they did."""
