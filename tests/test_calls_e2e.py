@@ -171,3 +171,12 @@ def test_a_pause_mid_question_does_not_split_the_turn(hotline: HotlineProcess,
     # was given to the whole question.
     assert all(t["interrupted"] for t in cut_short)
     assert "yesterday" in turn["transcript"].lower() and "block" in turn["transcript"].lower()
+
+
+def test_calling_nobody_is_a_clear_error(speech: Speech) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "voicebot.cli", "call", f"sip:hotline@127.0.0.1:{free_port()}",
+         "--play", str(speech.wav("Hello.")), "--rtp-port", str(free_port())],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "did not answer" in result.stderr

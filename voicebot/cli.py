@@ -22,6 +22,7 @@ from audio_models.catalog import (
 )
 from audio_models.pcm import read_wav, write_wav
 from telephony.endpoint import SipError
+from voicebot.caller import CallerError
 from voicebot.config import CALL_SAMPLE_RATE, ConfigError, HotlineConfig, load_config
 
 log = logging.getLogger("voicebot")
@@ -174,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except (ConfigError, ModelNotFoundError, SipError, ValueError) as exc:
+    except (ConfigError, ModelNotFoundError, SipError, CallerError, ValueError) as exc:
         print(f"voicebot: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
