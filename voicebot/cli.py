@@ -48,6 +48,8 @@ def _config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--asr-model", help=f"{', '.join(WHISPER_MODELS)} or a folder (default tiny.en)")
     p.add_argument("--asr-language", help="language code, or auto (default en)")
     p.add_argument("--tts-voice", help="a Piper .onnx voice (default: packaged en_US joe)")
+    p.add_argument("--tts-cache", type=int,
+                   help="texts whose synthesised audio is kept, 0 = none (default 256)")
     p.add_argument("--device", choices=("cpu", "cuda"), help="where models run (default cpu)")
     p.add_argument("--hangover-ms", type=int, help="silence that ends a turn (default 400)")
     p.add_argument("--speculate-after-ms", type=int,

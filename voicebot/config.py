@@ -30,6 +30,7 @@ class HotlineConfig:
     asr_language: str = "en"
     device: str = "cpu"  # cpu or cuda
     tts_voice: str = ""  # a Piper .onnx; empty: the packaged en_US voice
+    tts_cache: int = 256  # texts whose audio is kept (prompts, fixed answers); 0: none
     model_cache: str = ""  # where prepared models go; empty: ~/.cache/voicebot
     vad_aggressiveness: int = 2
     hangover_ms: int = 400

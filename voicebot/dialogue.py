@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from voicebot.understanding.intents import OUT_OF_SCOPE, Intent
@@ -43,6 +44,10 @@ class Dialogue:
     def __init__(self, prompts: Prompts | None = None, min_confidence: float = 0.5) -> None:
         self.prompts = prompts or Prompts()
         self.min_confidence = min_confidence
+
+    def fixed_texts(self) -> list[str]:
+        """Everything this dialogue can say, for synthesis ahead of the first call."""
+        return [*dataclasses.astuple(self.prompts), *(r.text for r in ANSWERS.values())]
 
     def reply(self, intent: Intent) -> Reply:
         if intent.name == OUT_OF_SCOPE or intent.confidence < self.min_confidence:

@@ -13,6 +13,7 @@ import numpy as np
 from audio_models.asr.whisper import WhisperRecognizer
 from audio_models.catalog import ProgressFactory, piper_voice, whisper_model_dir
 from audio_models.interfaces import Recognizer, Synthesizer
+from audio_models.tts.cache import CachingSynthesizer
 from audio_models.tts.piper import PiperSynthesizer
 from audio_models.vad import EndOfTurnDetector, TurnConfig, WebRtcVad
 from voicebot.config import CALL_SAMPLE_RATE, HotlineConfig
@@ -60,9 +61,13 @@ def load_engines(config: HotlineConfig, progress: ProgressFactory | None = None)
     started = time.monotonic()
     recognizer = load_recognizer(config, progress)
     model, voice_config = piper_voice(config.tts_voice or None)
-    synthesizer = PiperSynthesizer(model, voice_config, sample_rate=CALL_SAMPLE_RATE,
-                                   use_cuda=config.device == "cuda")
+    synthesizer: Synthesizer = PiperSynthesizer(model, voice_config, sample_rate=CALL_SAMPLE_RATE,
+                                                use_cuda=config.device == "cuda")
     dialogue = Dialogue()
+    if config.tts_cache:
+        cache = CachingSynthesizer(synthesizer, config.tts_cache)
+        cache.prepare(dialogue.fixed_texts())
+        synthesizer = cache
     # Warm-up on real speech: the first decode of a real utterance is measurably slower
     # (515 ms vs 300 ms seen on the first turn) than after one; pay that here, not on a call.
     greeting = np.concatenate(list(synthesizer.synthesize(dialogue.prompts.greeting)))
