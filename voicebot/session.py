@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import itertools
 import logging
 import time
@@ -82,13 +81,10 @@ class Session:
                     return
                 continue
             unanswered = 0
-            if self._resumed is not None:
-                audio = np.concatenate([self._resumed, turn.audio])
-                turn = dataclasses.replace(turn, audio=audio)
-                self._resumed = None
+            words, self._resumed = self._words(turn.audio), None
             timings = TurnTimings(speech_ended=turn.speech_ended_at, turn_decided=turn.decided_at)
             try:
-                end_call = await self._respond(self._answer(turn, timings))
+                end_call = await self._respond(self._answer(turn, words, timings))
             except Exception:
                 # A failing engine costs this turn, not the call, and never the other calls.
                 log.exception("%s: answering a turn failed", self.leg.id)
@@ -98,7 +94,7 @@ class Session:
                     return
                 continue
             if end_call is None and self._caller_went_on(timings):
-                self._resumed = turn.audio
+                self._resumed = words
             elif end_call:
                 return self._hang_up("caller said goodbye")
 
@@ -123,11 +119,11 @@ class Session:
             task.cancel()  # a no-op once done; ends it if the call itself is being torn down
         return None if task.cancelled() else task.result()
 
-    async def _answer(self, turn: TurnEnded, timings: TurnTimings) -> bool:
+    async def _answer(self, turn: TurnEnded, words: np.ndarray, timings: TurnTimings) -> bool:
         """Answer one turn, from what was prepared during the pause if it still holds."""
         prepared = self._speculation.take(turn.speech_ended_at)
         timings.speculative = prepared is not None
-        answer = await prepared if prepared else await self._prepare(turn.audio)
+        answer = await prepared if prepared else await self._prepare(words)
         timings.asr_done, timings.answer_ready = answer.asr_done, answer.answer_ready
         if answer.intent is None or answer.reply is None:
             log.info("%s: no words in %.1f s of audio; still listening", self.leg.id,
@@ -145,10 +141,12 @@ class Session:
             log_turn(self.leg.id, record)
         return answer.reply.end_call
 
+    def _words(self, audio: np.ndarray) -> np.ndarray:
+        """The caller's audio for this turn, after the words of a turn they went on with."""
+        return audio if self._resumed is None else np.concatenate([self._resumed, audio])
+
     async def _prepare(self, audio: np.ndarray) -> Answer:
         """Words, intent, reply and its first synthesised sentence, for the caller's audio."""
-        if self._resumed is not None:
-            audio = np.concatenate([self._resumed, audio])
         transcript = await self.loop.run_in_executor(
             self.engines.asr_pool, self.engines.recognizer.transcribe, audio,
             self.engines.sample_rate)
@@ -180,7 +178,8 @@ class Session:
             at, frame = await self._frames.get()
             event = self._turns.push(at, frame)
             if isinstance(event, SpeechPaused):
-                self._speculation.start(event.speech_ended_at, self._prepare(event.audio))
+                self._speculation.start(event.speech_ended_at,
+                                        self._prepare(self._words(event.audio)))
             elif isinstance(event, SpeechResumed):
                 self._speculation.cancel()
             elif isinstance(event, SpeechStarted | TurnEnded):
