@@ -69,7 +69,7 @@ def load_engines(config: HotlineConfig, progress: ProgressFactory | None = None)
         cache.prepare(dialogue.fixed_texts())
         synthesizer = cache
     # Warm-up on real speech: the first decode of a real utterance is measurably slower
-    # (515 ms vs 300 ms seen on the first turn) than after one; pay that here, not on a call.
+    # (515 ms vs 300 ms seen on the first turn) than later ones; pay that here, not on a call.
     greeting = np.concatenate(list(synthesizer.synthesize(dialogue.prompts.greeting)))
     heard = recognizer.transcribe(greeting, CALL_SAMPLE_RATE).text
     log.info("models ready in %.1f s: %s, %s (self-check heard %r)",

@@ -23,8 +23,6 @@ class WhisperRecognizer:
         compute_type = compute_type or ("int8" if device == "cpu" else "float16")
         self._model = WhisperModel(str(model_dir), device=device, compute_type=compute_type,
                                    cpu_threads=cpu_threads, local_files_only=True)
-        # The first decode pays for allocations; pay it at start-up, not on the first call.
-        self.transcribe(np.zeros(WHISPER_RATE // 2, dtype=np.int16), WHISPER_RATE)
 
     def transcribe(self, pcm: np.ndarray, sample_rate: int) -> Transcript:
         audio = to_float(resample(pcm, sample_rate, WHISPER_RATE))
