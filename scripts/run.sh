@@ -22,7 +22,7 @@ grep "ready" "$demo/serve.log"
 
 echo "==> demo call (the caller's voice is espeak-ng; the bot's is Piper)"
 espeak-ng -v en-us -s 150 -w "$demo/1.wav" "Hello, I lost my credit card yesterday. Can you block it?"
-espeak-ng -v en-us -s 150 -w "$demo/2.wav" "What is the balance of my account?"
+espeak-ng -v en-us -s 150 -w "$demo/2.wav" "How much money do I have in my account?"
 espeak-ng -v en-us -s 150 -w "$demo/3.wav" "Thank you, goodbye."
 .venv/bin/voicebot call "sip:hotline@127.0.0.1:$port" --play "$demo/1.wav" \
   --play "$demo/2.wav" --play "$demo/3.wav" --record demo-call.wav
