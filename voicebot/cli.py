@@ -161,7 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--play", action="append", required=True, metavar="WAV",
                    help="what the caller says, one WAV per turn (repeat for more turns)")
     p.add_argument("--record", type=Path, help="write what the caller heard to this WAV")
-    p.add_argument("--asr-model", default="tiny.en", help="model that transcribes both sides")
+    # base, not tiny.en: tiny.en sometimes stops after the first sentence of an answer
+    # ("Thank you for calling." for "... Goodbye."); after the call, accuracy beats speed.
+    p.add_argument("--asr-model", default="base",
+                   help="model that transcribes both sides after the call (default base)")
     p.add_argument("--rtp-port", type=int, default=42000, help="caller's first RTP port")
     p.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for each answer")
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
