@@ -64,7 +64,9 @@ def test_voicebot_call_hears_the_answer(hotline: HotlineProcess, speech: Speech,
     bot_lines = [line for line in result.stdout.splitlines() if line.startswith("bot:")]
     assert len(bot_lines) == 3, result.stdout  # greeting and two answers
     assert "card" in bot_lines[1].lower() and "voice-to-voice" in bot_lines[1], result.stdout
-    assert "goodbye" in bot_lines[2].lower(), result.stdout + "\n".join(hotline.lines[-30:])
+    # The goodbye reply ("Thank you for calling. Goodbye."), checked on its first sentence:
+    # Whisper now and then drops a recording's last word.
+    assert "thank you for calling" in bot_lines[2].lower(), result.stdout
     with wave.open(str(heard)) as w:
         assert w.getframerate() == CALL_RATE and w.getnframes() > 5 * CALL_RATE
 
@@ -133,7 +135,7 @@ def test_silent_caller_is_prompted_once_then_the_bot_hangs_up(
                 if started is None:
                     break
                 after = await c.wait_for_silence(1.0, 15)
-                utterances.append(recognizer.transcribe(c.heard_between(started, after),
+                utterances.append(recognizer.transcribe(c.heard_utterance(started, after),
                                                         CALL_RATE).text)
             await asyncio.get_running_loop().run_in_executor(None, leg.ended.wait, 10)
             assert leg.ended.is_set() and not leg.outcome.hung_up_by_us
@@ -147,7 +149,7 @@ def test_silent_caller_is_prompted_once_then_the_bot_hangs_up(
     assert record["end_reason"] == "silence"
     assert len(utterances) == 3, utterances  # greeting, one re-prompt, goodbye
     assert "help" in utterances[1].lower()
-    assert "goodbye" in utterances[2].lower()
+    assert "end the call" in utterances[2].lower()  # the goodbye prompt
 
 
 def test_a_pause_mid_question_does_not_split_the_turn(hotline: HotlineProcess,

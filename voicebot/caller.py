@@ -23,7 +23,7 @@ SPEECH_RMS = 300.0
 _POLL_S = 0.01
 # Bot speech heard this close before the caller's last word means they talked over each other.
 _OVERLAP_S = 0.1
-_ANSWER_TAIL_S = 0.3
+_UTTERANCE_TAIL_S = 0.3
 
 
 class CallerError(RuntimeError):
@@ -129,6 +129,12 @@ class ScriptedCaller:
         pcm = b"".join(f.pcm for f in self.heard if start <= f.at <= end)
         return np.frombuffer(pcm, dtype="<i2").astype(np.int16)
 
+    def heard_utterance(self, start: float, last_speech: float) -> np.ndarray:
+        """What the bot said from ``start`` to its last speech frame, with a little of the
+        pause after it: Whisper tends to drop a final word that ends right at the edge of
+        its audio (seen: "Thank you for calling." for "... Goodbye.")."""
+        return self.heard_between(start, last_speech + _UTTERANCE_TAIL_S)
+
     def recording(self) -> np.ndarray:
         return np.frombuffer(b"".join(f.pcm for f in self.heard), dtype="<i2").astype(np.int16)
 
@@ -171,7 +177,5 @@ class ScriptedCaller:
         latency = None
         if said is not None and not overlapped:
             latency = round((started - speech_ended_at) * 1000, 1)
-        # Keep a little of the pause after the last word: Whisper tends to drop a final word
-        # that ends right at the edge of the audio (seen: "Thank you for calling. Goodbye.").
-        answer = self.heard_between(started, ended + _ANSWER_TAIL_S)
-        return Exchange(said, speech_ended_at or None, answer, started, latency, overlapped)
+        return Exchange(said, speech_ended_at or None, self.heard_utterance(started, ended),
+                        started, latency, overlapped)
