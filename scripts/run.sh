@@ -21,11 +21,18 @@ done
 grep "ready" "$demo/serve.log"
 
 echo "==> demo call (the caller's voice is espeak-ng; the bot's is Piper)"
-espeak-ng -v en-us -s 150 -w "$demo/1.wav" "Hello, I lost my credit card yesterday. Can you block it?"
-espeak-ng -v en-us -s 150 -w "$demo/2.wav" "How much money do I have in my account?"
-espeak-ng -v en-us -s 150 -w "$demo/3.wav" "Thank you, goodbye."
-.venv/bin/voicebot call "sip:hotline@127.0.0.1:$port" --play "$demo/1.wav" \
-  --play "$demo/2.wav" --play "$demo/3.wav" --record demo-call.wav
+# A lost card, end to end: the bot asks for the card's last four digits, confirms, acts.
+say=("Hello, I lost my credit card yesterday. Can you block it?"
+     "Four five two one."
+     "Yes, please."
+     "What is the interest rate on a personal loan?"
+     "No, thank you. Goodbye.")
+play=()
+for i in "${!say[@]}"; do
+  espeak-ng -v en-us -s 150 -w "$demo/$i.wav" "${say[$i]}"
+  play+=(--play "$demo/$i.wav")
+done
+.venv/bin/voicebot call "sip:hotline@127.0.0.1:$port" "${play[@]}" --record demo-call.wav
 echo "==> what the hotline measured per turn (ms):"
 grep -o '"stages_ms": {[^}]*}' "$demo/serve.log" || true
 echo "    call records: records/, the caller's recording: demo-call.wav"

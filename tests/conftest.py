@@ -18,7 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from audio_models.catalog import default_cache_dir
 from audio_models.pcm import read_wav
+from voicebot.understanding.classifier import TrainedIntentClassifier
+from voicebot.understanding.encoder import SentenceEncoder, prepare_encoder
+from voicebot.understanding.training import shipped_model
 
 LOOPBACK = "127.0.0.1"
 CALL_RATE = 8000
@@ -178,3 +182,16 @@ def hotline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HotlineProcess
                             "--silence-timeout-s", "2")
     yield server
     assert server.stop() == 0, "\n".join(server.lines[-40:])
+
+
+# --- understanding ------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def encoder() -> SentenceEncoder:
+    """The real sentence encoder (all-MiniLM-L6-v2 on ONNX Runtime), prepared offline."""
+    return SentenceEncoder(prepare_encoder(default_cache_dir()))
+
+
+@pytest.fixture(scope="session")
+def intent_model(encoder: SentenceEncoder) -> TrainedIntentClassifier:
+    """The shipped financial intent model, trained once and cached like `voicebot models`."""
+    return shipped_model(default_cache_dir(), encoder)

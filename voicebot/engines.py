@@ -11,15 +11,23 @@ from pathlib import Path
 import numpy as np
 
 from audio_models.asr.whisper import WhisperRecognizer
-from audio_models.catalog import ProgressFactory, piper_voice, whisper_model_dir
+from audio_models.catalog import (
+    ProgressFactory,
+    default_cache_dir,
+    piper_voice,
+    whisper_model_dir,
+)
 from audio_models.interfaces import Recognizer, Synthesizer
 from audio_models.tts.cache import CachingSynthesizer
 from audio_models.tts.piper import PiperSynthesizer
 from audio_models.vad import EndOfTurnDetector, TurnConfig, WebRtcVad
 from voicebot.config import CALL_SAMPLE_RATE, HotlineConfig
-from voicebot.dialogue import Dialogue
+from voicebot.knowledge import SHIPPED_KB_DIR
+from voicebot.knowledge_store import KnowledgeStore
+from voicebot.understanding.classifier import TrainedIntentClassifier
+from voicebot.understanding.encoder import SentenceEncoder, prepare_encoder
 from voicebot.understanding.intents import IntentClassifier
-from voicebot.understanding.keywords import KeywordIntentClassifier
+from voicebot.understanding.training import shipped_model
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +37,9 @@ class Engines:
     recognizer: Recognizer
     synthesizer: Synthesizer
     classifier: IntentClassifier
-    dialogue: Dialogue
+    knowledge: KnowledgeStore
+    reply_languages: tuple[str, ...]
+    min_confidence: float
     turn_config: TurnConfig
     vad_aggressiveness: int
     sample_rate: int
@@ -56,26 +66,44 @@ def load_recognizer(config: HotlineConfig, progress: ProgressFactory | None = No
     return WhisperRecognizer(model_dir, language=language, device=config.device)
 
 
+def load_classifier(config: HotlineConfig) -> IntentClassifier:
+    cache = Path(config.model_cache) if config.model_cache else default_cache_dir()
+    encoder = SentenceEncoder(prepare_encoder(cache))
+    if config.intent_model:
+        return TrainedIntentClassifier.load(Path(config.intent_model), encoder)
+    return shipped_model(cache, encoder)
+
+
 def load_engines(config: HotlineConfig, progress: ProgressFactory | None = None) -> Engines:
     """Load and warm every model now, so that the first call is as fast as the tenth."""
     started = time.monotonic()
+    knowledge = KnowledgeStore(Path(config.kb_dir) if config.kb_dir else SHIPPED_KB_DIR)
+    kb = knowledge.for_call("start-up")
+    languages = tuple(lang for lang in config.reply_languages if lang in kb.languages)
+    if not languages:
+        raise ValueError(f"reply_languages {config.reply_languages} are not in the knowledge "
+                         f"base (it has {', '.join(kb.languages)})")
     recognizer = load_recognizer(config, progress)
+    classifier = load_classifier(config)
     model, voice_config = piper_voice(config.tts_voice or None)
     synthesizer: Synthesizer = PiperSynthesizer(model, voice_config, sample_rate=CALL_SAMPLE_RATE,
                                                 use_cuda=config.device == "cuda")
-    dialogue = Dialogue()
     if config.tts_cache:
         cache = CachingSynthesizer(synthesizer, config.tts_cache)
-        cache.prepare(dialogue.fixed_texts())
+        cache.prepare([text for lang in languages for text in kb.texts(lang)])
         synthesizer = cache
     # Warm-up on real speech: the first decode of a real utterance is measurably slower
     # (515 ms vs 300 ms seen on the first turn) than later ones; pay that here, not on a call.
-    greeting = np.concatenate(list(synthesizer.synthesize(dialogue.prompts.greeting)))
+    greeting_text = kb.prompts(languages[0]).greeting
+    greeting = np.concatenate(list(synthesizer.synthesize(greeting_text)))
     heard = recognizer.transcribe(greeting, CALL_SAMPLE_RATE).text
-    log.info("models ready in %.1f s: %s, %s (self-check heard %r)",
-             time.monotonic() - started, recognizer.name, synthesizer.name, heard)
-    return Engines(recognizer=recognizer, synthesizer=synthesizer,
-                   classifier=KeywordIntentClassifier(), dialogue=dialogue,
+    understood = classifier.classify(heard)
+    log.info("models ready in %.1f s: %s, %s, knowledge base %s (self-check heard %r: %s)",
+             time.monotonic() - started, recognizer.name, synthesizer.name, kb.version, heard,
+             understood.name)
+    return Engines(recognizer=recognizer, synthesizer=synthesizer, classifier=classifier,
+                   knowledge=knowledge, reply_languages=languages,
+                   min_confidence=config.min_confidence,
                    turn_config=TurnConfig(hangover_ms=config.hangover_ms,
                                           pause_ms=config.speculate_after_ms),
                    vad_aggressiveness=config.vad_aggressiveness,

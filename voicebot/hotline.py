@@ -10,6 +10,7 @@ from telephony.call import CallLeg
 from telephony.endpoint import SipConfig, SipEndpoint
 from voicebot.config import CALL_SAMPLE_RATE, HotlineConfig
 from voicebot.engines import Engines
+from voicebot.knowledge_store import watch
 from voicebot.records import write_record
 from voicebot.session import Session
 
@@ -37,9 +38,12 @@ class Hotline:
         await self._loop.run_in_executor(None, self.endpoint.start)
         print(f"voicebot ready: {self.endpoint.uri} ({', '.join(self.config.transports)}), "
               f"max {self.config.max_calls} calls", flush=True)
+        # Knowledge-base edits reach new calls without a restart; a bad edit is refused.
+        watcher = asyncio.create_task(watch(self.engines.knowledge), name="kb-watch")
         try:
             await stop.wait()
         finally:
+            watcher.cancel()
             for task in list(self.sessions.values()):
                 task.cancel()
             await asyncio.gather(*self.sessions.values(), return_exceptions=True)

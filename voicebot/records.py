@@ -45,8 +45,12 @@ class TurnTimings:
 class TurnRecord:
     index: int
     transcript: str
+    language: str
     intent: str
     confidence: float
+    slots: dict[str, str]  # as the bot would say them back
+    emotion: str
+    emotion_score: float
     answer: str
     timings: TurnTimings
     interrupted: bool = False
@@ -67,7 +71,9 @@ class CallRecord:
     turns: list[TurnRecord] = field(default_factory=list)
     bot_utterances: list[str] = field(default_factory=list)
     barge_ins_ms: list[float] = field(default_factory=list)  # caller onset -> bot audio cut
-    handoff_requested: bool = False
+    knowledge_version: str = ""
+    actions: list[dict[str, object]] = field(default_factory=list)  # confirmed requests
+    handoff: dict[str, object] | None = None  # the package a human agent reads
 
     def to_dict(self) -> dict[str, object]:
         d = dataclasses.asdict(self)

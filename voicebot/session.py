@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
+import json
 import logging
 import time
 from collections.abc import Coroutine, Iterator
@@ -12,9 +14,11 @@ from typing import Any, TypeVar
 import numpy as np
 
 from audio_models.pcm import frames
+from audio_models.prosody import measure_prosody
 from audio_models.vad import SpeechPaused, SpeechResumed, SpeechStarted, TurnEnded
 from telephony.call import CallLeg
 from voicebot.config import HotlineConfig
+from voicebot.dialogue import Dialogue, Plan
 from voicebot.engines import Engines
 from voicebot.records import CallRecord, TurnRecord, TurnTimings, log_turn
 from voicebot.speculation import Answer, Speculation
@@ -44,6 +48,12 @@ class Session:
         self._resumed: np.ndarray | None = None  # words of a turn the caller went on with
         self._cut_in_at = 0.0  # when the caller last started speaking
         self._frame_samples = leg.audio.frame_size // 2
+        # The knowledge-base version is fixed for the whole call: a reload or a gray
+        # release changes what new calls hear, never a call in progress.
+        kb = engines.knowledge.for_call(leg.id)
+        self.record.knowledge_version = kb.version
+        self.dialogue = Dialogue(kb, engines.classifier, engines.reply_languages,
+                                 engines.min_confidence)
 
     def attach(self) -> None:
         """Start taking the caller's audio; safe to call from the SIP thread."""
@@ -69,13 +79,13 @@ class Session:
 
     # --- the conversation -----------------------------------------------------------------
     async def _converse(self) -> None:
-        prompts = self.engines.dialogue.prompts
-        await self._respond(self.say(prompts.greeting))
+        await self._respond(self.say(self.dialogue.prompts.greeting))
         unanswered = failures = 0
         while True:
             turn = await self._next_turn()
             if turn is None:  # the caller said nothing
                 unanswered += 1
+                prompts = self.dialogue.prompts
                 if await self._strike(unanswered, prompts.reprompt, prompts.goodbye_silence,
                                       "silence"):
                     return
@@ -89,6 +99,7 @@ class Session:
                 # A failing engine costs this turn, not the call, and never the other calls.
                 log.exception("%s: answering a turn failed", self.leg.id)
                 failures += 1
+                prompts = self.dialogue.prompts
                 if await self._strike(failures, prompts.technical_problem,
                                       prompts.goodbye_failure, "engine failure"):
                     return
@@ -96,7 +107,7 @@ class Session:
             if end_call is None and self._caller_went_on(timings):
                 self._resumed = words
             elif end_call:
-                return self._hang_up("caller said goodbye")
+                return self._hang_up(self.record.end_reason or "caller said goodbye")
 
     async def _strike(self, strikes: int, retry: str, goodbye: str, reason: str) -> bool:
         """One more try is allowed: the first strike says ``retry``; the second says
@@ -125,40 +136,54 @@ class Session:
         timings.speculative = prepared is not None
         answer = await prepared if prepared else await self._prepare(words)
         timings.asr_done, timings.answer_ready = answer.asr_done, answer.answer_ready
-        if answer.intent is None or answer.reply is None:
+        plan = answer.plan
+        if plan is None:
             log.info("%s: no words in %.1f s of audio; still listening", self.leg.id,
                      answer.transcript.audio_seconds)
             return False
-        record = TurnRecord(len(self.record.turns) + 1, answer.transcript.text,
-                            answer.intent.name, round(answer.intent.confidence, 3),
-                            answer.reply.text, timings, interrupted=True)
-        self.record.turns.append(record)
-        self.record.handoff_requested |= answer.reply.handoff
+        self.dialogue.commit(plan)
+        self._keep(plan, timings)
+        record = self.record.turns[-1]
         try:
-            await self.say(answer.reply.text, timings, answer.speech)
+            await self.say(plan.reply.text, timings, answer.speech, noted=True)
             record.interrupted = False
         finally:  # a caller hanging up or cutting in still leaves the turn in the log
             log_turn(self.leg.id, record)
-        return answer.reply.end_call
+        return plan.reply.end_call
+
+    def _keep(self, plan: Plan, timings: TurnTimings) -> None:
+        """Write what this turn understood and decided into the call's record."""
+        m, reply = plan.meaning, plan.reply
+        self.record.turns.append(TurnRecord(
+            len(self.record.turns) + 1, m.text, m.language, m.intent.name,
+            round(m.intent.confidence, 3), self.dialogue.spoken_slots(m.slots), m.emotion.label,
+            round(m.emotion.score, 3), reply.text, timings, interrupted=True))
+        self.record.actions = [dataclasses.asdict(a) for a in plan.state.actions]
+        if reply.handoff:
+            package = dataclasses.asdict(self.dialogue.handoff_package())
+            self.record.handoff = package
+            self.record.end_reason = "handed off: " + reply.handoff
+            log.info("%s: handoff %s", self.leg.id, json.dumps(package, ensure_ascii=False))
 
     def _words(self, audio: np.ndarray) -> np.ndarray:
         """The caller's audio for this turn, after the words of a turn they went on with."""
         return audio if self._resumed is None else np.concatenate([self._resumed, audio])
 
     async def _prepare(self, audio: np.ndarray) -> Answer:
-        """Words, intent, reply and its first synthesised sentence, for the caller's audio."""
-        transcript = await self.loop.run_in_executor(
-            self.engines.asr_pool, self.engines.recognizer.transcribe, audio,
-            self.engines.sample_rate)
+        """Words, meaning, reply and its first synthesised sentence, for the caller's audio."""
+        rate = self.engines.sample_rate
+        heard = self.loop.run_in_executor(self.engines.asr_pool,
+                                          self.engines.recognizer.transcribe, audio, rate)
+        voice = self.loop.run_in_executor(None, measure_prosody, audio, rate)
+        transcript, prosody = await asyncio.gather(heard, voice)
         asr_done = time.monotonic()
         if not transcript.text:
             return Answer(transcript, asr_done, asr_done)
-        intent = self.engines.classifier.classify(transcript.text)
-        reply = self.engines.dialogue.reply(intent)
+        plan = self.dialogue.plan(transcript.text, prosody)
         answer_ready = time.monotonic()
-        speech = self.engines.synthesizer.synthesize(reply.text)
+        speech = self.engines.synthesizer.synthesize(plan.reply.text)
         first = await self.loop.run_in_executor(self.engines.tts_pool, next, speech, None)
-        return Answer(transcript, asr_done, answer_ready, intent, reply,
+        return Answer(transcript, asr_done, answer_ready, plan,
                       itertools.chain([] if first is None else [first], speech))
 
     def _caller_went_on(self, timings: TurnTimings) -> bool:
@@ -205,10 +230,12 @@ class Session:
 
     # --- speaking -------------------------------------------------------------------------
     async def say(self, text: str, timings: TurnTimings | None = None,
-                  speech: Iterator[np.ndarray] | None = None) -> None:
+                  speech: Iterator[np.ndarray] | None = None, noted: bool = False) -> None:
         """Speak ``text`` sentence by sentence as synthesised (or from ``speech`` already
-        begun); returns once it has been heard."""
+        begun); returns once it has been heard. ``noted``: the dialogue has it already."""
         self.record.bot_utterances.append(text)
+        if not noted:
+            self.dialogue.note_bot_said(text)
         chunks = speech or self.engines.synthesizer.synthesize(text)
         pool = self.engines.tts_pool
         while (chunk := await self.loop.run_in_executor(pool, next, chunks, None)) is not None:

@@ -10,8 +10,7 @@ from typing import Any
 import numpy as np
 
 from audio_models.interfaces import Transcript
-from voicebot.dialogue import Reply
-from voicebot.understanding.intents import Intent
+from voicebot.dialogue import Plan
 
 
 @dataclass
@@ -21,8 +20,7 @@ class Answer:
     transcript: Transcript
     asr_done: float
     answer_ready: float
-    intent: Intent | None = None  # None: no words were heard
-    reply: Reply | None = None
+    plan: Plan | None = None  # None: no words were heard
     speech: Iterator[np.ndarray] | None = None
 
 

@@ -77,7 +77,7 @@ def test_engine_failure_ends_one_call_politely_and_the_other_goes_on(
     lucky_out, _ = lucky.communicate(timeout=120)
     unlucky_out, _ = unlucky.communicate(timeout=120)
     assert lucky.returncode == 0, lucky_out
-    assert "block your card" in lucky_out.lower(), lucky_out
+    assert "block the card" in lucky_out.lower(), lucky_out
     assert "went wrong" in unlucky_out.lower(), unlucky_out  # the apology, then the goodbye
     assert "technical problem" in unlucky_out.lower(), unlucky_out
     records = [json.loads(p.read_text())

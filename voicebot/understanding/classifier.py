@@ -1,0 +1,118 @@
+"""The trainable intent classifier: word and character n-grams plus sentence embeddings,
+one multinomial logistic regression over both.
+
+N-grams catch domain terms and Chinese characters (the embedding model knows English
+only); the embedding catches paraphrases that share no words. A saved model is JSON and
+NumPy arrays, never a pickle, so loading a model folder cannot run code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from voicebot.understanding.encoder import SentenceEncoder
+from voicebot.understanding.intents import OUT_OF_SCOPE, Intent
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    embedding_weight: float = 1.0  # scale of the embedding block against the n-gram blocks
+    regularisation: float = 10.0  # logistic regression C: larger fits the data more closely
+
+
+def _vectorizers() -> dict[str, TfidfVectorizer]:
+    return {
+        "words": TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True,
+                                 token_pattern=r"(?u)\b\w+\b", min_df=1),
+        "chars": TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True,
+                                 min_df=2),
+    }
+
+
+class TrainedIntentClassifier:
+    def __init__(self, vectorizers: dict[str, TfidfVectorizer], weights: np.ndarray,
+                 bias: np.ndarray, labels: Sequence[str], settings: TrainingSettings,
+                 encoder: SentenceEncoder) -> None:
+        self._vectorizers = vectorizers
+        self._weights = weights
+        self._bias = bias
+        self.labels = list(labels)
+        self.settings = settings
+        self._encoder = encoder
+
+    @classmethod
+    def train(cls, texts: Sequence[str], intents: Sequence[str], encoder: SentenceEncoder,
+              settings: TrainingSettings | None = None,
+              progress: Callable[[int], None] | None = None) -> TrainedIntentClassifier:
+        settings = settings or TrainingSettings()
+        vectorizers = _vectorizers()
+        blocks = [v.fit_transform(texts) for v in vectorizers.values()]
+        embeddings = encoder.encode(texts, progress=progress)
+        features = sparse.hstack([*blocks, settings.embedding_weight * embeddings])
+        model = LogisticRegression(C=settings.regularisation, max_iter=3000)
+        model.fit(features.tocsr(), list(intents))
+        weights, bias = model.coef_, model.intercept_
+        if len(model.classes_) == 2:
+            # Two classes come as one sigmoid; as softmax scores that is (0, w·x + b).
+            weights, bias = np.vstack([np.zeros_like(weights), weights]), np.r_[0.0, bias]
+        return cls(vectorizers, weights.T.astype(np.float32), bias.astype(np.float32),
+                   [str(c) for c in model.classes_], settings, encoder)
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        blocks = [v.transform(texts) for v in self._vectorizers.values()]
+        scores = sum((b @ self._weights[offset:offset + b.shape[1]]
+                      for b, offset in zip(blocks, self._offsets(), strict=False)),
+                     start=np.zeros((len(texts), len(self.labels)), dtype=np.float32))
+        dense = self.settings.embedding_weight * self._encoder.encode(texts)
+        scores = scores + dense @ self._weights[-dense.shape[1]:] + self._bias
+        scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+        return np.asarray(scores / scores.sum(axis=1, keepdims=True))
+
+    def classify(self, text: str) -> Intent:
+        if not text.strip():
+            return Intent(OUT_OF_SCOPE, 0.0)
+        p = self.probabilities([text])[0]
+        best = int(p.argmax())
+        return Intent(self.labels[best], float(p[best]))
+
+    def _offsets(self) -> list[int]:
+        sizes = [len(v.vocabulary_) for v in self._vectorizers.values()]
+        return [sum(sizes[:i]) for i in range(len(sizes))]
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        meta = {"format": FORMAT_VERSION, "labels": self.labels, "settings": asdict(self.settings),
+                "vocabularies": {name: {term: int(i) for term, i in v.vocabulary_.items()}
+                                 for name, v in self._vectorizers.items()}}
+        (folder / "model.json").write_text(json.dumps(meta, ensure_ascii=False))
+        np.savez(folder / "weights.npz", weights=self._weights, bias=self._bias,
+                 **{f"idf_{name}": v.idf_ for name, v in self._vectorizers.items()})
+
+    @classmethod
+    def load(cls, folder: Path, encoder: SentenceEncoder) -> TrainedIntentClassifier:
+        try:
+            meta = json.loads((folder / "model.json").read_text())
+            arrays = np.load(folder / "weights.npz", allow_pickle=False)
+        except (OSError, ValueError, EOFError) as e:
+            raise ValueError(f"{folder} is not an intent model ({e}): train one with "
+                             "`voicebot nlu train`") from e
+        if meta.get("format") != FORMAT_VERSION:
+            raise ValueError(f"{folder}: model format {meta.get('format')} is not "
+                             f"{FORMAT_VERSION}; retrain it with `voicebot nlu train`")
+        vectorizers = _vectorizers()
+        for name, vectorizer in vectorizers.items():
+            vectorizer.set_params(vocabulary=meta["vocabularies"][name])
+            vectorizer.vocabulary_ = meta["vocabularies"][name]
+            vectorizer.idf_ = arrays[f"idf_{name}"]
+        return cls(vectorizers, arrays["weights"], arrays["bias"], meta["labels"],
+                   TrainingSettings(**meta["settings"]), encoder)
