@@ -50,6 +50,13 @@ def _config_flags(p: argparse.ArgumentParser) -> None:
                    help="start recognising after this much pause, 0 = at turn end (default 200)")
     p.add_argument("--silence-timeout-s", type=float, help="re-prompt after this (default 8)")
     p.add_argument("--records-dir", help="write one JSON record per call here")
+    p.add_argument("--intent-model", help="a folder from `voicebot nlu train` "
+                   "(default: the shipped financial intent set)")
+    p.add_argument("--min-confidence", type=float,
+                   help="below this an intent counts as not understood (default 0.5)")
+    p.add_argument("--kb-dir", help="knowledge-base folder, hot-reloaded (default: the example)")
+    p.add_argument("--reply-languages",
+                   help="languages the voice speaks, first is the default (default en)")
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
 
 
