@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import shlex
 import signal
 import subprocess
@@ -31,6 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from audio_models.pcm import read_wav
+from benchmarks.stats import machine, percentiles
 from voicebot.caller import Exchange, ScriptedCaller
 from voicebot.config import CALL_SAMPLE_RATE
 
@@ -86,12 +85,6 @@ def _speak(text: str, folder: Path) -> np.ndarray:
     path = folder / f"question-{len(list(folder.glob('question-*')))}.wav"
     subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), text], check=True)
     return read_wav(path, CALL_SAMPLE_RATE)
-
-
-def _percentiles(values: list[float]) -> dict[str, float]:
-    a = np.asarray(values, dtype=float)
-    return {"n": len(a), "p50": float(np.percentile(a, 50)), "p95": float(np.percentile(a, 95)),
-            "p99": float(np.percentile(a, 99)), "min": float(a.min()), "max": float(a.max())}
 
 
 def _plot(results: dict[str, dict[str, Any]], variants: list[Variant], path: Path) -> None:
@@ -173,13 +166,11 @@ def main() -> int:
             "timed_turns": len(v.caller_ms()),
             "unanswered": sum(ex.answer_started_at is None for ex in v.exchanges),
             "overlapped": sum(ex.overlapped for ex in v.exchanges),
-            "voice_to_voice_ms": _percentiles(v.caller_ms()),
-            "bot_stages_ms": {s: _percentiles(x) for s, x in v.stages().items() if x},
+            "voice_to_voice_ms": percentiles(v.caller_ms()),
+            "bot_stages_ms": {s: percentiles(x) for s, x in v.stages().items() if x},
             "raw_voice_to_voice_ms": v.caller_ms(),
         }
-    machine = {"cpus": os.cpu_count(), "python": platform.python_version(),
-               "processor": platform.processor() or platform.machine()}
-    (args.out / "latency.json").write_text(json.dumps({"machine": machine,
+    (args.out / "latency.json").write_text(json.dumps({"machine": machine(),
                                                        "variants": results}, indent=2))
     _plot(results, variants, args.out / "latency.png")
     for label, r in results.items():

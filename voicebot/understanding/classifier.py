@@ -30,8 +30,14 @@ FORMAT_VERSION = 1
 
 @dataclass(frozen=True)
 class TrainingSettings:
+    ngrams: bool = True  # word 1-2-grams and character 1-4-grams, TF-IDF weighted
+    embedding: bool = True  # the MiniLM sentence embedding
     embedding_weight: float = 1.0  # scale of the embedding block against the n-gram blocks
     regularisation: float = 10.0  # logistic regression C: larger fits the data more closely
+
+    def __post_init__(self) -> None:
+        if not (self.ngrams or self.embedding):
+            raise ValueError("an intent model needs n-grams, the embedding, or both")
 
 
 def _vectorizers() -> dict[str, TfidfVectorizer]:
@@ -70,7 +76,7 @@ class TrainedIntentClassifier:
                  settings: TrainingSettings, encoder: SentenceEncoder) -> None:
         self._blocks = []
         offset = 0
-        for name, vectorizer in _vectorizers().items():
+        for name, vectorizer in (_vectorizers() if settings.ngrams else {}).items():
             self._blocks.append(_NgramBlock(vectorizer.build_analyzer(), vocabularies[name],
                                             idfs[name].astype(np.float32), offset))
             offset += len(vocabularies[name])
@@ -85,10 +91,12 @@ class TrainedIntentClassifier:
               settings: TrainingSettings | None = None,
               progress: Callable[[int], None] | None = None) -> TrainedIntentClassifier:
         settings = settings or TrainingSettings()
-        vectorizers = _vectorizers()
+        vectorizers = _vectorizers() if settings.ngrams else {}
         blocks = [v.fit_transform(texts) for v in vectorizers.values()]
-        embeddings = encoder.encode(texts, progress=progress)
-        features = sparse.hstack([*blocks, settings.embedding_weight * embeddings])
+        if settings.embedding:
+            embeddings = encoder.encode(texts, progress=progress)
+            blocks.append(sparse.csr_matrix(settings.embedding_weight * embeddings))
+        features = sparse.hstack(blocks)
         model = LogisticRegression(C=settings.regularisation, max_iter=3000)
         model.fit(features.tocsr(), list(intents))
         weights, bias = model.coef_, model.intercept_
@@ -102,8 +110,10 @@ class TrainedIntentClassifier:
                    [str(c) for c in model.classes_], settings, encoder)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        dense = self.settings.embedding_weight * self._encoder.encode(texts)
-        scores = dense @ self._weights[-dense.shape[1]:] + self._bias
+        scores = np.tile(self._bias, (len(texts), 1))
+        if self.settings.embedding:
+            dense = self.settings.embedding_weight * self._encoder.encode(texts)
+            scores += dense @ self._weights[-dense.shape[1]:]
         for row, text in enumerate(texts):
             for block in self._blocks:
                 block_scores = block.scores(text, self._weights)
@@ -121,7 +131,7 @@ class TrainedIntentClassifier:
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        names = list(_vectorizers())
+        names = list(_vectorizers()) if self.settings.ngrams else []
         meta = {"format": FORMAT_VERSION, "labels": self.labels, "settings": asdict(self.settings),
                 "vocabularies": {name: b.vocabulary for name, b in zip(names, self._blocks,
                                                                         strict=True)}}
@@ -141,6 +151,7 @@ class TrainedIntentClassifier:
         if meta.get("format") != FORMAT_VERSION:
             raise ValueError(f"{folder}: model format {meta.get('format')} is not "
                              f"{FORMAT_VERSION}; retrain it with `voicebot nlu train`")
-        return cls(meta["vocabularies"], {name: arrays[f"idf_{name}"] for name in _vectorizers()},
+        idfs = {name: arrays[f"idf_{name}"] for name in meta["vocabularies"]}
+        return cls(meta["vocabularies"], idfs,
                    arrays["weights"], arrays["bias"], meta["labels"],
                    TrainingSettings(**meta["settings"]), encoder)

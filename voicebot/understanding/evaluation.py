@@ -35,25 +35,41 @@ class EvaluationReport:
 def evaluate(classifier: IntentClassifier, examples: Sequence[Example], worst: int = 5,
              progress: Callable[[int], None] | None = None) -> EvaluationReport:
     """Classify each example alone, as a call would, timing every classification."""
+    predicted, latencies = timed_predictions(classifier, examples, progress)
+    truth = [e.intent for e in examples]
+    reports = class_reports(truth, predicted)
+    return EvaluationReport(
+        examples=len(examples),
+        accuracy=accuracy(truth, predicted),
+        macro_f1=float(np.mean([r.f1 for r in reports])),
+        worst=sorted(reports, key=lambda r: r.f1)[:worst],
+        latency_ms_p50=float(np.percentile(latencies, 50)),
+        latency_ms_p95=float(np.percentile(latencies, 95)))
+
+
+def timed_predictions(classifier: IntentClassifier, examples: Sequence[Example],
+                      progress: Callable[[int], None] | None = None,
+                      ) -> tuple[list[str], list[float]]:
+    """The intent predicted for each example, and how long each took (ms)."""
     predicted, latencies = [], []
     for example in examples:
         started = time.perf_counter()
         predicted.append(classifier.classify(example.text).name)
-        latencies.append(time.perf_counter() - started)
+        latencies.append((time.perf_counter() - started) * 1000)
         if progress:
             progress(1)
-    truth = [e.intent for e in examples]
-    reports = [_class_report(intent, truth, predicted) for intent in sorted(set(truth))]
-    return EvaluationReport(
-        examples=len(examples),
-        accuracy=float(np.mean([t == p for t, p in zip(truth, predicted, strict=True)])),
-        macro_f1=float(np.mean([r.f1 for r in reports])),
-        worst=sorted(reports, key=lambda r: r.f1)[:worst],
-        latency_ms_p50=float(np.percentile(latencies, 50) * 1000),
-        latency_ms_p95=float(np.percentile(latencies, 95) * 1000))
+    return predicted, latencies
 
 
-def _class_report(intent: str, truth: list[str], predicted: list[str]) -> ClassReport:
+def accuracy(truth: Sequence[str], predicted: Sequence[str]) -> float:
+    return float(np.mean([t == p for t, p in zip(truth, predicted, strict=True)]))
+
+
+def class_reports(truth: Sequence[str], predicted: Sequence[str]) -> list[ClassReport]:
+    return [_class_report(intent, truth, predicted) for intent in sorted(set(truth))]
+
+
+def _class_report(intent: str, truth: Sequence[str], predicted: Sequence[str]) -> ClassReport:
     pairs = list(zip(truth, predicted, strict=True))
     hits = sum(1 for t, p in pairs if t == p == intent)
     support = sum(1 for t, _ in pairs if t == intent)
