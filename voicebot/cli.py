@@ -53,7 +53,7 @@ def _config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--intent-model", help="a folder from `voicebot nlu train` "
                    "(default: the shipped financial intent set)")
     p.add_argument("--min-confidence", type=float,
-                   help="below this an intent counts as not understood (default 0.5)")
+                   help="below this an intent counts as not understood (default 0.4)")
     p.add_argument("--kb-dir", help="knowledge-base folder, hot-reloaded (default: the example)")
     p.add_argument("--reply-languages",
                    help="languages the voice speaks, first is the default (default en)")

@@ -38,7 +38,9 @@ class HotlineConfig:
     silence_timeout_s: float = 8.0
     records_dir: str = ""  # one JSON per call; empty: records only in the log
     intent_model: str = ""  # a folder from `voicebot nlu train`; empty: the shipped intent set
-    min_confidence: float = 0.5  # below this an intent counts as not understood
+    # Below this an intent counts as not understood. Measured on the held-out split: 0.4
+    # rejects 13 % of utterances and 96.6 % of the rest are right (0.5: 22 %, 97.7 %).
+    min_confidence: float = 0.4
     kb_dir: str = ""  # knowledge-base folder (hot-reloaded); empty: the shipped example KB
     reply_languages: tuple[str, ...] = ("en",)  # languages the voice speaks, first = default
     log_level: str = "info"

@@ -90,7 +90,7 @@ class HandoffPackage:
 
 class Dialogue:
     def __init__(self, kb: KnowledgeBase, classifier: IntentClassifier,
-                 languages: Sequence[str] = ("en",), min_confidence: float = 0.5,
+                 languages: Sequence[str] = ("en",), min_confidence: float = 0.4,
                  today: Callable[[], datetime.date] = datetime.date.today) -> None:
         # The bot answers in the caller's language when it can speak it, else in the first.
         self.languages = [lang for lang in languages if lang in kb.languages] or [kb.languages[0]]

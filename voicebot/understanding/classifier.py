@@ -43,9 +43,9 @@ class TrainingSettings:
 def _vectorizers() -> dict[str, TfidfVectorizer]:
     return {
         "words": TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True,
-                                 token_pattern=r"(?u)\b\w+\b", min_df=1, dtype=np.float32),
+                                 token_pattern=r"(?u)\b\w+\b", min_df=1),
         "chars": TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True,
-                                 min_df=2, dtype=np.float32),
+                                 min_df=2),
     }
 
 
