@@ -25,7 +25,7 @@ echo "==> demo call (the caller's voice is espeak-ng; the bot's is Piper)"
 say=("Hello, I lost my credit card yesterday. Can you block it?"
      "Four five two one."
      "Yes, please."
-     "What is the interest rate on a personal loan?"
+     "How can I apply for a personal loan?"
      "No, thank you. Goodbye.")
 play=()
 for i in "${!say[@]}"; do

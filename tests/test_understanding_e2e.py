@@ -52,8 +52,8 @@ def test_card_loss_is_collected_confirmed_and_recorded(hotline: HotlineProcess, 
     answers = [t["answer"] for t in record["turns"] if not t["interrupted"]]
     assert record["turns"][0]["intent"] == "card_lost", record["turns"]
     assert "last four digits" in answers[0], answers
-    assert "4521" in answers[1] and answers[1].endswith("?"), answers  # the confirmation
-    assert "4521" in answers[2] and "blocked" in answers[2], answers
+    assert "4 5 2 1" in answers[1] and answers[1].endswith("?"), answers  # the confirmation
+    assert "4 5 2 1" in answers[2] and "blocked" in answers[2], answers
     assert record["actions"] == [{"name": "block_card", "slots": {"card_last4": "4521"}}]
     assert record["end_reason"] == "caller said goodbye"
     assert record["turns"][1]["slots"] == {"card_last4": "4521"}

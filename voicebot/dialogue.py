@@ -20,7 +20,7 @@ from voicebot.understanding.confirmation import yes_or_no
 from voicebot.understanding.emotion import Emotion, EmotionTracker
 from voicebot.understanding.intents import OUT_OF_SCOPE, Intent, IntentClassifier
 from voicebot.understanding.language import language_of
-from voicebot.understanding.slots import SlotValue, describe, extract_slots
+from voicebot.understanding.slots import Amount, SlotValue, describe, extract_slots
 
 HUMAN_AGENT = "human_agent"
 FAILURES_BEFORE_HANDOFF = 2  # not understood this many times in a row: a person takes over
@@ -124,7 +124,7 @@ class Dialogue:
         return HandoffPackage(
             reason=s.handoff or "", language=s.language,
             turns=sum(1 for speaker, _ in s.transcript if speaker == "caller"),
-            intents=list(s.intents), slots=self._spoken(s.slots, s.language),
+            intents=list(s.intents), slots=canonical(s.slots),
             emotions=[{"label": e.label, "score": round(e.score, 2)}
                       for e in s.emotions.trajectory],
             actions=list(s.actions),
@@ -208,7 +208,8 @@ class Dialogue:
         said = fill(entry.done, spoken) if entry.done else entry.answer_for(
             {k: str(v) for k, v in s.slots.items()})
         if entry.action:
-            s.actions.append(Action(entry.action, {k: spoken[k] for k in entry.slots}))
+            s.actions.append(Action(entry.action, canonical(
+                {k: v for k, v in s.slots.items() if k in entry.slots})))
         s.request = s.awaiting = None
         text = _join(opening, said)
         if entry.handoff:
@@ -247,12 +248,18 @@ class Dialogue:
         """A confident, different intent: the caller asks something else instead of answering."""
         return m.intent.name not in (OUT_OF_SCOPE, s.request) and not m.slots
 
-    def spoken_slots(self, slots: dict[str, SlotValue]) -> dict[str, str]:
-        return self._spoken(slots, self.state.language)
-
     @staticmethod
     def _spoken(slots: dict[str, SlotValue], language: str) -> dict[str, str]:
         return {name: describe(name, value, language) for name, value in slots.items()}
+
+
+def canonical(slots: dict[str, SlotValue]) -> dict[str, str]:
+    """Slot values as records and people read them: "4521", "250 USD", "2026-11-20"."""
+    def text(value: SlotValue) -> str:
+        if isinstance(value, Amount):
+            return f"{value.value} {value.currency}"
+        return value.isoformat() if isinstance(value, datetime.date) else value
+    return {name: text(value) for name, value in slots.items()}
 
 
 def _join(*parts: str) -> str:

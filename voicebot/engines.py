@@ -97,10 +97,9 @@ def load_engines(config: HotlineConfig, progress: ProgressFactory | None = None)
     greeting_text = kb.prompts(languages[0]).greeting
     greeting = np.concatenate(list(synthesizer.synthesize(greeting_text)))
     heard = recognizer.transcribe(greeting, CALL_SAMPLE_RATE).text
-    understood = classifier.classify(heard)
-    log.info("models ready in %.1f s: %s, %s, knowledge base %s (self-check heard %r: %s)",
-             time.monotonic() - started, recognizer.name, synthesizer.name, kb.version, heard,
-             understood.name)
+    classifier.classify(heard)  # the first ONNX run is slower; not on a call
+    log.info("models ready in %.1f s: %s, %s, knowledge base %s (self-check heard %r)",
+             time.monotonic() - started, recognizer.name, synthesizer.name, kb.version, heard)
     return Engines(recognizer=recognizer, synthesizer=synthesizer, classifier=classifier,
                    knowledge=knowledge, reply_languages=languages,
                    min_confidence=config.min_confidence,

@@ -18,7 +18,7 @@ from audio_models.prosody import measure_prosody
 from audio_models.vad import SpeechPaused, SpeechResumed, SpeechStarted, TurnEnded
 from telephony.call import CallLeg
 from voicebot.config import HotlineConfig
-from voicebot.dialogue import Dialogue, Plan
+from voicebot.dialogue import Dialogue, Plan, canonical
 from voicebot.engines import Engines
 from voicebot.records import CallRecord, TurnRecord, TurnTimings, log_turn
 from voicebot.speculation import Answer, Speculation
@@ -156,7 +156,7 @@ class Session:
         m, reply = plan.meaning, plan.reply
         self.record.turns.append(TurnRecord(
             len(self.record.turns) + 1, m.text, m.language, m.intent.name,
-            round(m.intent.confidence, 3), self.dialogue.spoken_slots(m.slots), m.emotion.label,
+            round(m.intent.confidence, 3), canonical(m.slots), m.emotion.label,
             round(m.emotion.score, 3), reply.text, timings, interrupted=True))
         self.record.actions = [dataclasses.asdict(a) for a in plan.state.actions]
         if reply.handoff:

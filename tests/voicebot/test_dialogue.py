@@ -32,11 +32,11 @@ def test_card_loss_with_slot_filling_correction_and_confirmation(intent_model):
     asked = turn(d, "Hi, I think I lost my credit card somewhere this morning")
     assert asked.text.endswith(kb.slot_question("card_last4", "en"))
     confirm = turn(d, "four five two one")
-    assert "4521" in confirm.text and d.state.awaiting == "confirmation"
+    assert "4 5 2 1" in confirm.text and d.state.awaiting == "confirmation"
     corrected = turn(d, "no, sorry, it ends in 4522")
-    assert "4522" in corrected.text and d.state.awaiting == "confirmation"
+    assert "4 5 2 2" in corrected.text and d.state.awaiting == "confirmation"
     done = turn(d, "yes please go ahead")
-    assert "4522" in done.text and not done.end_call and done.handoff is None
+    assert "4 5 2 2" in done.text and not done.end_call and done.handoff is None
     assert [(a.name, a.slots) for a in d.state.actions] == [("block_card", {"card_last4": "4522"})]
     assert d.state.request is None
 
@@ -44,7 +44,7 @@ def test_card_loss_with_slot_filling_correction_and_confirmation(intent_model):
 def test_slots_given_up_front_skip_their_question(intent_model):
     d = dialogue(intent_model)
     reply = turn(d, "my card ending in 4521 was stolen, please block it")
-    assert "4521" in reply.text and d.state.awaiting == "confirmation"
+    assert "4 5 2 1" in reply.text and d.state.awaiting == "confirmation"
 
 
 def test_a_no_without_correction_cancels_the_request(intent_model):
@@ -102,10 +102,10 @@ def test_long_numbers_are_masked_in_the_transcript(intent_model):
 def test_mandarin_is_understood_and_answered_in_the_voice_language(intent_model):
     english_only = dialogue(intent_model)
     reply = turn(english_only, "我的信用卡丢了，尾号四五二一")
-    assert english_only.state.language == "en" and "4521" in reply.text
+    assert english_only.state.language == "en" and "4 5 2 1" in reply.text
     bilingual = dialogue(intent_model, ("en", "zh"))
     reply = turn(bilingual, "我的信用卡丢了，尾号四五二一")
-    assert bilingual.state.language == "zh" and "4521" in reply.text
+    assert bilingual.state.language == "zh" and "4 5 2 1" in reply.text
     assert reply.text.startswith(bilingual.kb.entry("card_lost", "zh").answer)
 
 
@@ -114,6 +114,8 @@ def test_a_dispute_collects_amount_and_date(intent_model):
     turn(d, "there's a charge on my statement I don't recognise")
     turn(d, "two hundred and fifty dollars")
     reply = turn(d, "it was last friday")
-    assert "250" in reply.text and "November 20" in reply.text
+    assert "250 dollars" in reply.text and "November 20" in reply.text
     turn(d, "yes")
-    assert d.state.actions[0].name == "open_dispute"
+    (action,) = d.state.actions
+    assert action.name == "open_dispute"
+    assert action.slots == {"amount": "250 USD", "date": "2026-11-20"}

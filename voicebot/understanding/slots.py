@@ -68,13 +68,14 @@ def extract_slots(text: str, *, today: datetime.date, expected: str | None = Non
 
 
 def describe(name: str, value: SlotValue, language: str) -> str:
-    """How the bot says a slot back: "4521", "250 dollars", "March 3", "250元", "3月3日"."""
+    """How the bot says a slot back: "4 5 2 1", "250 dollars", "March 3", "250元", "3月3日"."""
     if isinstance(value, Amount):
         return describe_amount(value, language)
     if isinstance(value, datetime.date):
         return describe_date(value, language)
     if name == "account_type":
         return describe_account_type(value, language)
-    if name in REFERENCE_CUES:
-        return " ".join(value)  # one character at a time, as the caller spelled it
+    if name in REFERENCE_CUES or name == "card_last4":
+        # One character at a time, as the caller said it: "4521" is read "four thousand...".
+        return " ".join(value)
     return value
