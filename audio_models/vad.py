@@ -105,6 +105,18 @@ class EndOfTurnDetector:
     def in_speech(self) -> bool:
         return bool(self._speech)
 
+    @property
+    def paused_since(self) -> float | None:
+        """The caller's last speech frame, while their turn is open and paused; else None."""
+        return self._last_speech_at if self._speech and self._paused else None
+
+    def end_now(self, at: float) -> TurnEnded:
+        """Close the paused turn before the hangover runs out: the listener has decided,
+        from what was said, that it is complete."""
+        if self.paused_since is None:
+            raise RuntimeError("end_now needs an open, paused turn")
+        return self._finish(at, cut_off=False)
+
     def push(self, at: float, frame: bytes) -> TurnEvent | None:
         speech = self.vad.is_speech(frame, self.sample_rate)
         if not self._speech:

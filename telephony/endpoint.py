@@ -63,6 +63,7 @@ class SipConfig:
     rtp_port: int = 40000
     rtp_port_range: int = 200
     jitter_buffer_max_ms: int = 120
+    retry_after_s: int = 30  # sent with 503 at capacity: when a caller's system may try again
     sample_rate: int = 8000
     log_level: int = 1
 
@@ -246,7 +247,12 @@ class SipEndpoint:
         self._rejecting[call.leg.id] = call
         op = pj.CallOpParam()
         op.statusCode = code
-        call.hangup(op)
+        if code == 503:
+            header = pj.SipHeader()
+            header.hName, header.hValue = "Retry-After", str(self.config.retry_after_s)
+            op.txOption.headers.append(header)
+        # A final answer, not hangup(): inside onIncomingCall pjsua drops hangup's headers.
+        call.answer(op)
 
     def _make_call(self, uri: str) -> CallLeg:
         assert self._account is not None

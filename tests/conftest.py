@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -12,14 +14,18 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from audio_models.catalog import default_cache_dir
+from audio_models.interfaces import Recognizer
 from audio_models.pcm import read_wav
+from voicebot.config import HotlineConfig
+from voicebot.engines import load_engines
+from voicebot.hotline import Hotline
 from voicebot.understanding.classifier import TrainedIntentClassifier
 from voicebot.understanding.encoder import SentenceEncoder, prepare_encoder
 from voicebot.understanding.training import shipped_model
@@ -85,7 +91,8 @@ class Sipp:
     def start(self, scenario: str, target_port: int, service: str = "hotline", calls: int = 1,
               transport: str = "u1", **values: object) -> subprocess.Popen[str]:
         text = (SIPP_SCENARIOS / scenario).read_text()
-        for key, value in {"pt": 0, "codec": "PCMU", **values}.items():
+        defaults = {"pt": 0, "codec": "PCMU", "expect": "SIP/2.0"}
+        for key, value in {**defaults, **values}.items():
             text = text.replace(f"@{key.upper()}@", str(value))
         path = self.folder / f"{len(list(self.folder.iterdir()))}-{scenario}"
         path.write_text(text)
@@ -195,3 +202,31 @@ def encoder() -> SentenceEncoder:
 def intent_model(encoder: SentenceEncoder) -> TrainedIntentClassifier:
     """The shipped financial intent model, trained once and cached like `voicebot models`."""
     return shipped_model(default_cache_dir(), encoder)
+
+
+@contextlib.contextmanager
+def hotline_in_process(records: Path, wrap: Callable[[Recognizer], Recognizer],
+                       **settings: object) -> Iterator[Hotline]:
+    """A hotline served from a thread of this process with the real models, its recognizer
+    wrapped by ``wrap`` (fault or delay injection around the real engine, not a mock)."""
+    config = HotlineConfig(port=free_port(), rtp_port=free_port(), records_dir=str(records),
+                           **settings)  # type: ignore[arg-type]
+    engines = load_engines(config)
+    engines.recognizer = wrap(engines.recognizer)
+    hotline = Hotline(config, engines)
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    thread = threading.Thread(target=loop.run_until_complete, args=(hotline.serve(stop),))
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not hotline.endpoint.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert hotline.endpoint.started
+    try:
+        yield hotline
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(30)
+        loop.close()
+        engines.close()
+        assert not thread.is_alive()

@@ -41,6 +41,8 @@ def _config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rtp-port", type=int, help="first RTP port (default 40000)")
     p.add_argument("--asr-model", help=f"{', '.join(WHISPER_MODELS)} or a folder (default tiny.en)")
     p.add_argument("--asr-language", help="language code, or auto (default en)")
+    p.add_argument("--asr-window", choices=("fit", "full"),
+                   help="fit: encode a window just longer than the turn (default); full: 30 s")
     p.add_argument("--tts-voice", help="a Piper .onnx voice (default: packaged en_US joe)")
     p.add_argument("--tts-cache", type=int,
                    help="texts whose synthesised audio is kept, 0 = none (default 256)")
@@ -48,6 +50,11 @@ def _config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hangover-ms", type=int, help="silence that ends a turn (default 400)")
     p.add_argument("--speculate-after-ms", type=int,
                    help="start recognising after this much pause, 0 = at turn end (default 200)")
+    p.add_argument("--turn-end", choices=("semantic", "silence"),
+                   help="semantic: an understood, finished sentence ends the turn at once "
+                        "(default); silence: only the hangover does")
+    p.add_argument("--filler-after-ms", type=int,
+                   help="say a short filler when the answer takes longer, 0 = never (default 400)")
     p.add_argument("--silence-timeout-s", type=float, help="re-prompt after this (default 8)")
     p.add_argument("--records-dir", help="write one JSON record per call here")
     p.add_argument("--intent-model", help="a folder from `voicebot nlu train` "
@@ -104,7 +111,9 @@ def call(args: argparse.Namespace) -> int:
 
     _setup_logging(args.log_level or "warning")
     utterances = [read_wav(p, CALL_SAMPLE_RATE) for p in args.play]
-    recognizer = load_recognizer(HotlineConfig(asr_model=args.asr_model), _progress)
+    # After the call accuracy beats speed: the full 30 s window, which drops no words.
+    recognizer = load_recognizer(HotlineConfig(asr_model=args.asr_model, asr_window="full"),
+                                 _progress)
     caller = ScriptedCaller(rtp_port=args.rtp_port)
 
     async def converse() -> list[Exchange]:
@@ -180,10 +189,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", help="folder for prepared models (default ~/.cache/voicebot)")
     p.set_defaults(run=models)
     add_commands(sub)
+    bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command",
+                                                                      required=True)
+    p = bench.add_parser("latency", add_help=False,
+                         help="voice-to-voice latency per concurrency level (the same as "
+                              "python -m benchmarks.latency; --help for its options)")
+    p.add_argument("options", nargs=argparse.REMAINDER)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:2] == ["bench", "latency"]:
+        # Handed over whole: argparse cannot pass options such as --help to another parser.
+        from benchmarks.latency import main as latency
+
+        return latency(argv[2:])
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))

@@ -28,6 +28,7 @@ class HotlineConfig:
     codecs: tuple[str, ...] = ("PCMU", "PCMA")
     asr_model: str = "tiny.en"  # tiny.en, base, or a CTranslate2 Whisper folder
     asr_language: str = "en"
+    asr_window: str = "fit"  # fit: encode a window just longer than the turn; full: 30 s
     device: str = "cpu"  # cpu or cuda
     tts_voice: str = ""  # a Piper .onnx; empty: the packaged en_US voice
     tts_cache: int = 256  # texts whose audio is kept (prompts, fixed answers); 0: none
@@ -35,7 +36,14 @@ class HotlineConfig:
     vad_aggressiveness: int = 2
     hangover_ms: int = 400
     speculate_after_ms: int = 200  # start recognising after this much pause (0: at turn end)
+    # "semantic": a pause whose words are understood and sound finished ends the turn as soon
+    # as the answer prepared in the pause is ready (so it needs speculate_after_ms > 0);
+    # "silence": only the full hangover does.
+    turn_end: str = "semantic"
     silence_timeout_s: float = 8.0
+    # An answer not ready this long after the turn ended is preceded by the filler prompt
+    # ("One moment, please."): with ~100 ms of transport the caller hears something by 0.5 s.
+    filler_after_ms: int = 400  # 0: never
     records_dir: str = ""  # one JSON per call; empty: records only in the log
     intent_model: str = ""  # a folder from `voicebot nlu train`; empty: the shipped intent set
     # Below this an intent counts as not understood. Measured on the held-out split: 0.4
@@ -57,6 +65,10 @@ class HotlineConfig:
                 raise ConfigError(f"codec {c!r} is not supported: use PCMU and/or PCMA")
         if not 0.0 <= self.min_confidence <= 1.0:
             raise ConfigError(f"min_confidence must be 0..1, got {self.min_confidence}")
+        if self.asr_window not in ("fit", "full"):
+            raise ConfigError(f"asr_window must be fit or full, got {self.asr_window!r}")
+        if self.turn_end not in ("semantic", "silence"):
+            raise ConfigError(f"turn_end must be semantic or silence, got {self.turn_end!r}")
         if self.device not in ("cpu", "cuda"):
             raise ConfigError(f"device must be cpu or cuda, got {self.device!r}")
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from audio_models.prosody import Prosody
 from voicebot.knowledge import Entry, KnowledgeBase, Prompts, fill
 from voicebot.redaction import redact
+from voicebot.understanding.completion import sounds_finished
 from voicebot.understanding.confirmation import yes_or_no
 from voicebot.understanding.emotion import Emotion, EmotionTracker
 from voicebot.understanding.intents import OUT_OF_SCOPE, Intent, IntentClassifier
@@ -32,6 +33,7 @@ class Reply:
     text: str
     end_call: bool = False
     handoff: str | None = None  # why the call goes to a person, when it does
+    retry: bool = False  # the bot did not understand and asks again
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Meaning:
     intent: Intent
     slots: dict[str, SlotValue]
     emotion: Emotion
+    answers_the_bot: bool  # gives the slot or the yes/no the bot had just asked for
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,15 @@ class Plan:
     meaning: Meaning
     reply: Reply
     state: DialogueState
+
+    @property
+    def ends_turn(self) -> bool:
+        """A question, or the answer to the bot's question, understood and said as a finished
+        sentence: no need to wait out the hangover. A plain statement does not qualify:
+        callers pause after "I lost my card yesterday." before "Can you block it?"."""
+        m = self.meaning
+        asked = m.text.rstrip().endswith(("?", "？")) or m.answers_the_bot
+        return asked and not self.reply.retry and sounds_finished(m.text)
 
 
 @dataclass(frozen=True)
@@ -143,7 +155,9 @@ class Dialogue:
         emotion = state.emotions.observe(text, prosody, heard)
         if intent.name != OUT_OF_SCOPE:
             state.intents.append(intent.name)
-        return Meaning(text, heard, intent, slots, emotion)
+        answers = (yes_or_no(text) is not None if state.awaiting == _CONFIRMATION
+                   else state.awaiting in slots)
+        return Meaning(text, heard, intent, slots, emotion, answers)
 
     # --- deciding -------------------------------------------------------------------------
     def _decide(self, m: Meaning, s: DialogueState) -> Reply:
@@ -222,7 +236,7 @@ class Dialogue:
         s.failures += 1
         if s.failures >= FAILURES_BEFORE_HANDOFF:
             return self._hand_off(s, f"not understood {s.failures} times in a row")
-        return Reply(retry)
+        return Reply(retry, retry=True)
 
     def _hand_off(self, s: DialogueState, reason: str, opening: str = "") -> Reply:
         s.request = s.awaiting = None

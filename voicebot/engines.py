@@ -63,7 +63,8 @@ def load_recognizer(config: HotlineConfig, progress: ProgressFactory | None = No
     cache = Path(config.model_cache) if config.model_cache else None
     model_dir = whisper_model_dir(config.asr_model, cache, progress)
     language = None if config.asr_language == "auto" else config.asr_language
-    return WhisperRecognizer(model_dir, language=language, device=config.device)
+    return WhisperRecognizer(model_dir, language=language, device=config.device,
+                             window=config.asr_window)
 
 
 def load_classifier(config: HotlineConfig) -> IntentClassifier:

@@ -38,6 +38,7 @@ class Prompts:
     confirm_again: str  # the answer to a confirmation was neither yes nor no
     cancelled: str  # the caller said no to the confirmation and gave no correction
     anything_else: str  # after finishing a request
+    filler: str  # said when an answer is slow to come, so the line is never silent for long
 
 
 PROMPT_KEYS = tuple(f.name for f in dataclasses.fields(Prompts))

@@ -26,6 +26,7 @@ class TurnTimings:
     answer_ready: float | None = None
     first_audio_queued: float | None = None
     speculative: bool = False  # recognition started in the pause, before the turn was decided
+    filler: bool = False  # the answer was slow: a filler was said first
 
     def stages_ms(self) -> dict[str, float | None]:
         """Time each stage adds after the turn is decided (work done earlier adds nothing)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import itertools
 import json
 import logging
@@ -93,6 +94,7 @@ class Session:
             unanswered = 0
             words, self._resumed = self._words(turn.audio), None
             timings = TurnTimings(speech_ended=turn.speech_ended_at, turn_decided=turn.decided_at)
+            understood_so_far = self.dialogue.state
             try:
                 end_call = await self._respond(self._answer(turn, words, timings))
             except Exception:
@@ -105,7 +107,10 @@ class Session:
                     return
                 continue
             if end_call is None and self._caller_went_on(timings):
+                # Not the end of their turn after all: the whole turn is understood again,
+                # from where the call stood before it.
                 self._resumed = words
+                self.dialogue.state = understood_so_far
             elif end_call:
                 return self._hang_up(self.record.end_reason or "caller said goodbye")
 
@@ -134,7 +139,12 @@ class Session:
         """Answer one turn, from what was prepared during the pause if it still holds."""
         prepared = self._speculation.take(turn.speech_ended_at)
         timings.speculative = prepared is not None
-        answer = await prepared if prepared else await self._prepare(words)
+        pending = prepared or asyncio.ensure_future(self._prepare(words))
+        try:
+            timings.filler = await self._fill_silence(pending)
+            answer = await pending
+        finally:  # cut short: the answer being made is not wanted any more
+            pending.cancel()
         timings.asr_done, timings.answer_ready = answer.asr_done, answer.answer_ready
         plan = answer.plan
         if plan is None:
@@ -164,6 +174,21 @@ class Session:
             self.record.handoff = package
             self.record.end_reason = "handed off: " + reply.handoff
             log.info("%s: handoff %s", self.leg.id, json.dumps(package, ensure_ascii=False))
+
+    async def _fill_silence(self, pending: asyncio.Future[Answer]) -> bool:
+        """If the answer is not ready within ``filler_after_ms``, queue the filler prompt now
+        (its audio is cached); the answer follows it. True if it was said."""
+        wait_s = self.config.filler_after_ms / 1000
+        if not wait_s or (await asyncio.wait({pending}, timeout=wait_s))[0]:
+            return False
+        text = self.dialogue.prompts.filler
+        chunks = await self.loop.run_in_executor(
+            self.engines.tts_pool, lambda: list(self.engines.synthesizer.synthesize(text)))
+        for chunk in chunks:
+            self.leg.audio.play(frames(chunk, self._frame_samples))
+        self.record.bot_utterances.append(text)
+        self.dialogue.note_bot_said(text)
+        return True
 
     def _words(self, audio: np.ndarray) -> np.ndarray:
         """The caller's audio for this turn, after the words of a turn they went on with."""
@@ -203,8 +228,11 @@ class Session:
             at, frame = await self._frames.get()
             event = self._turns.push(at, frame)
             if isinstance(event, SpeechPaused):
-                self._speculation.start(event.speech_ended_at,
-                                        self._prepare(self._words(event.audio)))
+                prepared = self._speculation.start(event.speech_ended_at,
+                                                   self._prepare(self._words(event.audio)))
+                if self.config.turn_end == "semantic":
+                    prepared.add_done_callback(
+                        functools.partial(self._end_turn_if_complete, event.speech_ended_at))
             elif isinstance(event, SpeechResumed):
                 self._speculation.cancel()
             elif isinstance(event, SpeechStarted | TurnEnded):
@@ -214,6 +242,17 @@ class Session:
                         ms = round((time.monotonic() - event.at) * 1000, 1)
                         self.record.barge_ins_ms.append(ms)
                 self._caller.put_nowait(event)
+
+    def _end_turn_if_complete(self, speech_ended_at: float, prepared: asyncio.Task[Answer]
+                              ) -> None:
+        """End the turn now, not after the hangover, when the answer prepared in this pause
+        understood a finished sentence and the caller is still silent."""
+        if prepared.cancelled() or prepared.exception() is not None:
+            return
+        plan = prepared.result().plan
+        if plan is None or not plan.ends_turn or self._turns.paused_since != speech_ended_at:
+            return
+        self._caller.put_nowait(self._turns.end_now(time.monotonic()))
 
     async def _next_turn(self) -> TurnEnded | None:
         """The caller's next finished turn, or None if they stay silent past the timeout."""

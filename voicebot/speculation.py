@@ -35,12 +35,14 @@ class Speculation:
         self._task: asyncio.Task[Answer] | None = None
         self._speech_ended_at = 0.0
 
-    def start(self, speech_ended_at: float, prepare: Coroutine[Any, Any, Answer]) -> None:
+    def start(self, speech_ended_at: float,
+              prepare: Coroutine[Any, Any, Answer]) -> asyncio.Task[Answer]:
         self.cancel()
         self._speech_ended_at = speech_ended_at
         self._task = asyncio.create_task(prepare)
         # A dropped speculation's failure is nobody's to report; the turn's own attempt is.
         self._task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        return self._task
 
     def take(self, speech_ended_at: float) -> asyncio.Task[Answer] | None:
         """The prepared answer if it was made from exactly this turn's words."""

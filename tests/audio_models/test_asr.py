@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import CALL_RATE, Speech
 
@@ -17,6 +18,25 @@ def test_tiny_en_transcribes_a_caller(speech: Speech) -> None:
     assert "card" in result.text.lower()
     assert result.audio_seconds == pytest.approx(len(speech.pcm("Please block my credit card."))
                                                  / CALL_RATE)
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("Hello, I lost my credit card yesterday. Can you block it?", ("credit card", "block it")),
+    ("I want to complain about the service at your branch.", ("complain", "service")),
+])
+def test_a_fitted_window_hears_the_words(speech: Speech, text: str,
+                                         words: tuple[str, ...]) -> None:
+    result = WhisperRecognizer(whisper_model_dir("tiny.en"), window="fit").transcribe(
+        speech.pcm(text), CALL_RATE)
+    assert all(w in result.text.lower() for w in words), result.text
+
+
+def test_audio_longer_than_a_window_is_transcribed_whole(speech: Speech) -> None:
+    sentence = speech.pcm("Please block my credit card.")
+    long_turn = np.concatenate([sentence] * 16)  # over 30 s: the usual, segmented path
+    assert len(long_turn) / CALL_RATE > 30
+    result = WhisperRecognizer(whisper_model_dir("tiny.en")).transcribe(long_turn, CALL_RATE)
+    assert result.text.lower().count("card") >= 12
 
 
 def test_base_is_joined_once_and_recognises(speech: Speech, tmp_path: Path) -> None:

@@ -74,6 +74,26 @@ def test_a_pause_shorter_than_the_hangover_is_announced_then_withdrawn(speech: S
             assert kinds[i - 1] is SpeechPaused
 
 
+def test_a_paused_turn_can_be_ended_before_the_hangover(speech: Speech) -> None:
+    pcm = padded(speech, "I lost my card.", 0.5, 2.0)
+    detector = EndOfTurnDetector(WebRtcVad(2), CALL_RATE, TurnConfig(hangover_ms=600))
+    with pytest.raises(RuntimeError, match="open, paused turn"):
+        detector.end_now(0.0)
+    chunks = list(frames(pcm, FRAME))
+    for i, frame in enumerate(chunks):
+        event = detector.push((i + 1) * 0.02, frame)
+        if isinstance(event, SpeechPaused):
+            break
+    assert isinstance(event, SpeechPaused) and detector.paused_since == event.speech_ended_at
+    ended = detector.end_now(event.at + 0.1)
+    assert ended.speech_ended_at == event.speech_ended_at and ended.decided_at == event.at + 0.1
+    assert np.array_equal(ended.audio[:len(event.audio)], event.audio)
+    assert detector.paused_since is None and not detector.in_speech
+    # The rest of the silence starts nothing and ends nothing a second time.
+    later = [detector.push(1.0 + j * 0.02, f) for j, f in enumerate(chunks[i + 1:])]
+    assert not any(later)
+
+
 def test_silence_and_faint_noise_start_no_turn() -> None:
     rng = np.random.default_rng(0)
     noise = (rng.normal(0, 30, 3 * CALL_RATE)).astype(np.int16)  # about -60 dBFS hiss

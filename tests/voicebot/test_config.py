@@ -24,6 +24,9 @@ def test_flags_beat_environment_beat_file_beat_defaults(tmp_path: Path) -> None:
     ("port = 'five'\n", "setting port"),
     ("codecs = ['G729']\n", "codec 'G729'"),
     ("port = [\n", "cannot read config file"),
+    ("turn_end = 'vibes'\n", "turn_end must be semantic or silence"),
+    ("asr_window = 'half'\n", "asr_window must be fit or full"),
+    ("min_confidence = 1.5\n", r"min_confidence must be 0\.\.1"),
 ])
 def test_bad_settings_name_the_problem(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "bad.toml"

@@ -119,3 +119,15 @@ def test_a_dispute_collects_amount_and_date(intent_model):
     (action,) = d.state.actions
     assert action.name == "open_dispute"
     assert action.slots == {"amount": "250 USD", "date": "2026-11-20"}
+
+
+def test_only_questions_and_answers_to_the_bot_end_a_turn_early(intent_model):
+    d = dialogue(intent_model)
+    assert not d.plan("I lost my credit card yesterday.").ends_turn  # more may follow
+    assert d.plan("I lost my credit card yesterday. Can you block it?").ends_turn
+    turn(d, "I lost my credit card yesterday. Can you block it?")
+    assert d.plan("4521.").ends_turn  # the digits the bot asked for
+    assert not d.plan("It ends in 4521 and").ends_turn
+    assert not d.plan("What's the weather like in Paris?").ends_turn  # not understood
+    turn(d, "4521.")
+    assert d.plan("Yes, please.").ends_turn

@@ -7,22 +7,18 @@ processes dial in at the same time: one only says short things, the other asks a
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import LOOPBACK, Speech, free_port
+from conftest import LOOPBACK, Speech, free_port, hotline_in_process
 
 from audio_models.interfaces import Recognizer, Transcript
-from voicebot.config import HotlineConfig
-from voicebot.engines import load_engines
 from voicebot.hotline import Hotline
 
 pytestmark = pytest.mark.e2e
@@ -41,24 +37,8 @@ class FailsOnShortUtterances:
 
 @pytest.fixture
 def failing_hotline(tmp_path: Path) -> Iterator[Hotline]:
-    config = HotlineConfig(port=free_port(), rtp_port=free_port(), records_dir=str(tmp_path))
-    engines = load_engines(config)
-    engines.recognizer = FailsOnShortUtterances(engines.recognizer)
-    hotline = Hotline(config, engines)
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    thread = threading.Thread(target=loop.run_until_complete, args=(hotline.serve(stop),))
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not hotline.endpoint.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert hotline.endpoint.started
-    yield hotline
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(30)
-    loop.close()
-    engines.close()
-    assert not thread.is_alive()
+    with hotline_in_process(tmp_path, FailsOnShortUtterances) as hotline:
+        yield hotline
 
 
 def test_engine_failure_ends_one_call_politely_and_the_other_goes_on(
