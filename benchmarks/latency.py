@@ -44,7 +44,7 @@ QUESTIONS = (
     "What is the balance of my account?",
     "Can I talk to a real person please?",
 )
-STAGES = ("end_of_turn_wait", "asr", "understanding", "tts_first_audio")
+STAGES = ("end_of_turn_wait", "asr", "understanding", "statement_hold", "tts_first_audio")
 GIVE_UP_P95_MS = 1500.0
 MAX_CALLS_PER_PROCESS = 4  # pjsua2-python answers at most 4 calls per process (design notes)
 
@@ -126,8 +126,13 @@ class Variant:
         jobs = [(uri, utterances, first_rtp_port + 20 * i, per_caller) for i in range(calls)]
         # A fresh process per caller: pjsua2 allows one library instance per process.
         with multiprocessing.get_context("spawn").Pool(calls) as pool:
-            for exchanges in pool.starmap(_caller, jobs):
-                level.exchanges += exchanges
+            try:
+                heard = pool.starmap_async(_caller, jobs).get(timeout=120 * per_caller)
+            except multiprocessing.TimeoutError:
+                raise SystemExit(f"callers at {calls} concurrent calls did not finish; see "
+                                 f"{self.folder}/serve.log") from None
+        for exchanges in heard:
+            level.exchanges += exchanges
         level.wall_seconds = time.monotonic() - wall
         level.cpu_seconds = self.cpu_seconds() - cpu
         deadline = time.monotonic() + 10  # records are written as each call ends
@@ -142,16 +147,15 @@ class Variant:
 
 def _caller(uri: str, utterances: list[np.ndarray], rtp_port: int, calls: int) -> list[Exchange]:
     """One caller process: ``calls`` calls one after another, each asking every question."""
-    async def run() -> list[Exchange]:
-        heard: list[Exchange] = []
+    async def one_call() -> list[Exchange]:
+        # A fresh caller per call: a pjsua2 endpoint that placed a call and hung up can assert
+        # on the next call from another thread ("unknown/external thread").
         caller = ScriptedCaller(rtp_port=rtp_port)
         try:
-            for _ in range(calls):
-                heard += (await caller.converse(uri, utterances))[1:]  # the greeting: no question
+            return (await caller.converse(uri, utterances))[1:]  # the greeting: no question
         finally:
             await caller.close()
-        return heard
-    return asyncio.run(run())
+    return [exchange for _ in range(calls) for exchange in asyncio.run(one_call())]
 
 
 def _speak(text: str, folder: Path) -> np.ndarray:

@@ -47,7 +47,8 @@ def test_sipp_caller_is_heard_understood_and_answered(
     assert "block the card" in turn["answer"]
     stages = turn["stages_ms"]
     assert all(stages[k] is not None and stages[k] >= 0 for k in stages), stages
-    assert 300 <= stages["end_of_turn_wait"] <= 700  # the 400 ms hangover, frame-quantised
+    # The 400 ms hangover, frame-quantised; or less: a question understood in the pause.
+    assert 150 <= stages["end_of_turn_wait"] <= 700
     assert any('"stages_ms"' in line for line in hotline.lines)  # the structured turn line
 
 

@@ -53,6 +53,9 @@ def _config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--turn-end", choices=("semantic", "silence"),
                    help="semantic: an understood, finished sentence ends the turn at once "
                         "(default); silence: only the hangover does")
+    p.add_argument("--statement-hangover-ms", type=int,
+                   help="with --turn-end semantic, silence after a plain statement before it "
+                        "is answered (default 700)")
     p.add_argument("--filler-after-ms", type=int,
                    help="say a short filler when the answer takes longer, 0 = never (default 400)")
     p.add_argument("--silence-timeout-s", type=float, help="re-prompt after this (default 8)")

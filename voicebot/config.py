@@ -40,6 +40,9 @@ class HotlineConfig:
     # as the answer prepared in the pause is ready (so it needs speculate_after_ms > 0);
     # "silence": only the full hangover does.
     turn_end: str = "semantic"
+    # With turn_end semantic, a plain statement ("I lost my card yesterday.") is answered only
+    # this long after its last word: callers often go on ("... Can you block it?").
+    statement_hangover_ms: int = 700
     silence_timeout_s: float = 8.0
     # An answer not ready this long after the turn ended is preceded by the filler prompt
     # ("One moment, please."): with ~100 ms of transport the caller hears something by 0.5 s.

@@ -25,6 +25,7 @@ class TurnTimings:
     asr_done: float | None = None
     answer_ready: float | None = None
     first_audio_queued: float | None = None
+    held_until: float | None = None  # a statement's answer waited for the caller to go on
     speculative: bool = False  # recognition started in the pause, before the turn was decided
     filler: bool = False  # the answer was slow: a filler was said first
 
@@ -33,11 +34,13 @@ class TurnTimings:
         decided = self.turn_decided
         asr_end = None if self.asr_done is None else max(self.asr_done, decided)
         answer_end = None if self.answer_ready is None else max(self.answer_ready, decided)
+        hold_end = answer_end if answer_end is None else max(answer_end, self.held_until or 0.0)
         return {
             "end_of_turn_wait": _ms(self.speech_ended, decided),
             "asr": _ms(decided, asr_end),
             "understanding": _ms(asr_end, answer_end),
-            "tts_first_audio": _ms(answer_end, self.first_audio_queued),
+            "statement_hold": _ms(answer_end, hold_end),
+            "tts_first_audio": _ms(hold_end, self.first_audio_queued),
             "total": _ms(self.speech_ended, self.first_audio_queued),
         }
 

@@ -151,6 +151,12 @@ class Session:
             log.info("%s: no words in %.1f s of audio; still listening", self.leg.id,
                      answer.transcript.audio_seconds)
             return False
+        if self.config.turn_end == "semantic" and not plan.ends_turn:
+            # A statement may go on: give the caller the longer hangover to continue (their
+            # speech cancels this answer before anything of it is heard).
+            await asyncio.sleep(turn.speech_ended_at - time.monotonic()
+                                + self.config.statement_hangover_ms / 1000)
+            timings.held_until = time.monotonic()
         self.dialogue.commit(plan)
         self._keep(plan, timings)
         record = self.record.turns[-1]
