@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from audio_models.prosody import Prosody
 from voicebot.knowledge import Entry, KnowledgeBase, Prompts, fill
 from voicebot.redaction import redact
-from voicebot.understanding.completion import sounds_finished
+from voicebot.understanding.completion import sounds_finished, trails_off
 from voicebot.understanding.confirmation import yes_or_no
 from voicebot.understanding.emotion import Emotion, EmotionTracker
 from voicebot.understanding.intents import OUT_OF_SCOPE, Intent, IntentClassifier
@@ -24,6 +24,7 @@ from voicebot.understanding.language import language_of
 from voicebot.understanding.slots import Amount, SlotValue, describe, extract_slots
 
 HUMAN_AGENT = "human_agent"
+GOODBYE = "goodbye"
 FAILURES_BEFORE_HANDOFF = 2  # not understood this many times in a row: a person takes over
 _CONFIRMATION = "confirmation"  # what the bot awaits after asking "shall I ...?"
 
@@ -78,12 +79,17 @@ class Plan:
 
     @property
     def ends_turn(self) -> bool:
-        """A question, or the answer to the bot's question, understood and said as a finished
-        sentence: no need to wait out the hangover. A plain statement does not qualify:
-        callers pause after "I lost my card yesterday." before "Can you block it?"."""
+        """Understood, and either a question said as a finished sentence, a goodbye, or the
+        answer to the bot's own question ("4-5-2-1", punctuated or not) that does not trail
+        off: no need to wait out the hangover. A plain statement does not qualify: callers
+        pause after "I lost my card yesterday." before "Can you block it?"."""
         m = self.meaning
-        asked = m.text.rstrip().endswith(("?", "？")) or m.answers_the_bot
-        return asked and not self.reply.retry and sounds_finished(m.text)
+        if self.reply.retry:
+            return False
+        if m.answers_the_bot:
+            return not trails_off(m.text)
+        asked = m.text.rstrip().endswith(("?", "？"))
+        return (asked or m.intent.name == GOODBYE) and sounds_finished(m.text)
 
 
 @dataclass(frozen=True)

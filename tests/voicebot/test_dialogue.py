@@ -127,7 +127,9 @@ def test_only_questions_and_answers_to_the_bot_end_a_turn_early(intent_model):
     assert d.plan("I lost my credit card yesterday. Can you block it?").ends_turn
     turn(d, "I lost my credit card yesterday. Can you block it?")
     assert d.plan("4521.").ends_turn  # the digits the bot asked for
+    assert d.plan("4-5-2-1").ends_turn  # Whisper does not always punctuate digits
     assert not d.plan("It ends in 4521 and").ends_turn
     assert not d.plan("What's the weather like in Paris?").ends_turn  # not understood
     turn(d, "4521.")
     assert d.plan("Yes, please.").ends_turn
+    assert d.plan("Thank you. Goodbye.").ends_turn

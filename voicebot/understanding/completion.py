@@ -19,8 +19,11 @@ _LAST_WORD = re.compile(r"([a-z']+|[\u4e00-\u9fff]{1,2})\W*$", re.IGNORECASE)
 
 
 def sounds_finished(text: str) -> bool:
-    text = text.strip()
-    if not text.endswith(_FINAL):
-        return False
-    last = _LAST_WORD.search(text)
-    return last is None or last.group(1).lower() not in _GOING_ON
+    """Closing punctuation, and no connective or filler at the end."""
+    return text.strip().endswith(_FINAL) and not trails_off(text)
+
+
+def trails_off(text: str) -> bool:
+    """Ends on a connective or a filler: the caller is still going."""
+    last = _LAST_WORD.search(text.strip())
+    return last is not None and last.group(1).lower() in _GOING_ON
