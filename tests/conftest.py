@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from audio_models.catalog import default_cache_dir
-from audio_models.interfaces import Recognizer
+from audio_models.interfaces import Recognizer, Transcript
 from audio_models.pcm import read_wav
 from voicebot.config import HotlineConfig
 from voicebot.engines import load_engines
@@ -204,15 +204,28 @@ def intent_model(encoder: SentenceEncoder) -> TrainedIntentClassifier:
     return shipped_model(default_cache_dir(), encoder)
 
 
+class InjectedRecognizer:
+    """The real recognizer with ``before(pcm, sample_rate)`` run first: fault or delay
+    injection around the real engine, not a mock."""
+
+    def __init__(self, inner: Recognizer, before: Callable[[np.ndarray, int], None]) -> None:
+        self.inner = inner
+        self.before = before
+        self.name = f"injected-{inner.name}"
+
+    def transcribe(self, pcm: np.ndarray, sample_rate: int) -> Transcript:
+        self.before(pcm, sample_rate)
+        return self.inner.transcribe(pcm, sample_rate)
+
+
 @contextlib.contextmanager
-def hotline_in_process(records: Path, wrap: Callable[[Recognizer], Recognizer],
-                       **settings: object) -> Iterator[Hotline]:
-    """A hotline served from a thread of this process with the real models, its recognizer
-    wrapped by ``wrap`` (fault or delay injection around the real engine, not a mock)."""
-    config = HotlineConfig(port=free_port(), rtp_port=free_port(), records_dir=str(records),
-                           **settings)  # type: ignore[arg-type]
+def hotline_in_process(records: Path, before_transcribe: Callable[[np.ndarray, int], None],
+                       ) -> Iterator[Hotline]:
+    """A hotline served from a thread of this process with the real models; every
+    transcription first runs ``before_transcribe`` (see InjectedRecognizer)."""
+    config = HotlineConfig(port=free_port(), rtp_port=free_port(), records_dir=str(records))
     engines = load_engines(config)
-    engines.recognizer = wrap(engines.recognizer)
+    engines.recognizer = InjectedRecognizer(engines.recognizer, before_transcribe)
     hotline = Hotline(config, engines)
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()

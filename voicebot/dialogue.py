@@ -46,6 +46,7 @@ class Meaning:
     intent: Intent
     slots: dict[str, SlotValue]
     emotion: Emotion
+    agreed: bool | None  # yes or no to the bot's confirmation; None: neither, or none asked
     answers_the_bot: bool  # gives the slot or the yes/no the bot had just asked for
 
 
@@ -161,9 +162,12 @@ class Dialogue:
         emotion = state.emotions.observe(text, prosody, heard)
         if intent.name != OUT_OF_SCOPE:
             state.intents.append(intent.name)
-        answers = (yes_or_no(text) is not None if state.awaiting == _CONFIRMATION
-                   else state.awaiting in slots)
-        return Meaning(text, heard, intent, slots, emotion, answers)
+        if state.awaiting == _CONFIRMATION:
+            agreed = yes_or_no(text)
+            answers = agreed is not None
+        else:
+            agreed, answers = None, state.awaiting in slots
+        return Meaning(text, heard, intent, slots, emotion, agreed, answers)
 
     # --- deciding -------------------------------------------------------------------------
     def _decide(self, m: Meaning, s: DialogueState) -> Reply:
@@ -182,13 +186,12 @@ class Dialogue:
         entry = self._entry(s)
         given = {k: v for k, v in m.slots.items() if k in entry.slots}
         if s.awaiting == _CONFIRMATION:
-            agreed = yes_or_no(m.text)
             if given:  # "no, it ends in 4522": a correction, confirmed again
                 s.slots.update(given)
                 return self._proceed(s)
-            if agreed is True:
+            if m.agreed is True:
                 return self._complete(s, entry)
-            if agreed is False:
+            if m.agreed is False:
                 s.request = s.awaiting = None
                 p = self._prompts(s)
                 return Reply(f"{p.cancelled} {p.anything_else}")

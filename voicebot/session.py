@@ -192,8 +192,7 @@ class Session:
             self.engines.tts_pool, lambda: list(self.engines.synthesizer.synthesize(text)))
         for chunk in chunks:
             self.leg.audio.play(frames(chunk, self._frame_samples))
-        self.record.bot_utterances.append(text)
-        self.dialogue.note_bot_said(text)
+        self._note_said(text)
         return True
 
     def _words(self, audio: np.ndarray) -> np.ndarray:
@@ -278,9 +277,7 @@ class Session:
                   speech: Iterator[np.ndarray] | None = None, noted: bool = False) -> None:
         """Speak ``text`` sentence by sentence as synthesised (or from ``speech`` already
         begun); returns once it has been heard. ``noted``: the dialogue has it already."""
-        self.record.bot_utterances.append(text)
-        if not noted:
-            self.dialogue.note_bot_said(text)
+        self._note_said(text, in_dialogue=not noted)
         chunks = speech or self.engines.synthesizer.synthesize(text)
         pool = self.engines.tts_pool
         while (chunk := await self.loop.run_in_executor(pool, next, chunks, None)) is not None:
@@ -290,6 +287,13 @@ class Session:
         while self.leg.audio.pending_frames:
             await asyncio.sleep(0.02)
         await asyncio.sleep(_PLAYOUT_TAIL_S)
+
+    def _note_said(self, text: str, in_dialogue: bool = True) -> None:
+        """What the bot says goes into the call record, and into the dialogue's transcript
+        unless the dialogue planned it (then it is there already)."""
+        self.record.bot_utterances.append(text)
+        if in_dialogue:
+            self.dialogue.note_bot_said(text)
 
     def _interrupt(self) -> bool:
         """Stop whatever the bot is doing for the caller; True if that cut off its audio."""

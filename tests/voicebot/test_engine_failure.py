@@ -18,26 +18,19 @@ import numpy as np
 import pytest
 from conftest import LOOPBACK, Speech, free_port, hotline_in_process
 
-from audio_models.interfaces import Recognizer, Transcript
 from voicebot.hotline import Hotline
 
 pytestmark = pytest.mark.e2e
 
 
-class FailsOnShortUtterances:
-    def __init__(self, inner: Recognizer) -> None:
-        self.inner = inner
-        self.name = f"failing-{inner.name}"
-
-    def transcribe(self, pcm: np.ndarray, sample_rate: int) -> Transcript:
-        if len(pcm) < 1.5 * sample_rate:
-            raise RuntimeError("injected engine failure")
-        return self.inner.transcribe(pcm, sample_rate)
+def fail_on_short_utterances(pcm: np.ndarray, sample_rate: int) -> None:
+    if len(pcm) < 1.5 * sample_rate:
+        raise RuntimeError("injected engine failure")
 
 
 @pytest.fixture
 def failing_hotline(tmp_path: Path) -> Iterator[Hotline]:
-    with hotline_in_process(tmp_path, FailsOnShortUtterances) as hotline:
+    with hotline_in_process(tmp_path, fail_on_short_utterances) as hotline:
         yield hotline
 
 

@@ -16,23 +16,15 @@ import numpy as np
 import pytest
 from conftest import LOOPBACK, Speech, free_port, hotline_in_process
 
-from audio_models.interfaces import Recognizer, Transcript
-
 pytestmark = pytest.mark.e2e
 
 
-class SlowRecognizer:
-    def __init__(self, inner: Recognizer) -> None:
-        self.inner = inner
-        self.name = f"slow-{inner.name}"
-
-    def transcribe(self, pcm: np.ndarray, sample_rate: int) -> Transcript:
-        time.sleep(1.0)
-        return self.inner.transcribe(pcm, sample_rate)
+def take_a_second(pcm: np.ndarray, sample_rate: int) -> None:
+    time.sleep(1.0)
 
 
 def test_a_slow_answer_is_preceded_by_the_filler(tmp_path: Path, speech: Speech) -> None:
-    with hotline_in_process(tmp_path, SlowRecognizer) as hotline:
+    with hotline_in_process(tmp_path, take_a_second) as hotline:
         uri = f"sip:hotline@{LOOPBACK}:{hotline.config.port}"
         result = subprocess.run(
             [sys.executable, "-m", "voicebot.cli", "call", uri, "--play",
