@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
+# numba.cuda picks the simulator or the GPU once, at its first import: the CUDA kernels run
+# under the simulator unless VOICEBOT_CUDA_TESTS=gpu asks for the real device.
+os.environ["NUMBA_ENABLE_CUDASIM"] = "0" if os.environ.get("VOICEBOT_CUDA_TESTS") == "gpu" else "1"
+
 import asyncio
 import contextlib
 import hashlib
 import json
-import os
 import shutil
 import signal
 import socket
@@ -16,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -219,11 +225,13 @@ class InjectedRecognizer:
 
 
 @contextlib.contextmanager
-def hotline_in_process(records: Path, before_transcribe: Callable[[np.ndarray, int], None],
-                       ) -> Iterator[Hotline]:
-    """A hotline served from a thread of this process with the real models; every
-    transcription first runs ``before_transcribe`` (see InjectedRecognizer)."""
-    config = HotlineConfig(port=free_port(), rtp_port=free_port(), records_dir=str(records))
+def hotline_in_process(records: Path,
+                       before_transcribe: Callable[[np.ndarray, int], None] = lambda *_: None,
+                       **settings: Any) -> Iterator[Hotline]:
+    """A hotline served from a thread of this process with the real models and ``settings``;
+    every transcription first runs ``before_transcribe`` (see InjectedRecognizer)."""
+    config = HotlineConfig(port=free_port(), rtp_port=free_port(), records_dir=str(records),
+                           **settings)
     engines = load_engines(config)
     engines.recognizer = InjectedRecognizer(engines.recognizer, before_transcribe)
     hotline = Hotline(config, engines)
