@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import collections
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import webrtcvad
 
+from audio_models.dsp.settings import FEATURES
 from audio_models.pcm import rms
+
+NO_FEATURES = np.empty((0, FEATURES), dtype=np.float32)
 
 
 class WebRtcVad:
@@ -43,6 +46,7 @@ class SpeechPaused:
     audio: np.ndarray
     speech_ended_at: float
     at: float
+    features: np.ndarray = field(default_factory=NO_FEATURES.copy)  # front end's, per 10 ms
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class TurnEnded:
     speech_ended_at: float  # arrival time of the last speech frame
     decided_at: float  # arrival time of the frame that completed the hangover
     cut_off: bool  # the caller hit the utterance length limit
+    features: np.ndarray = field(default_factory=NO_FEATURES.copy)  # front end's, per 10 ms
 
 
 @dataclass
@@ -93,9 +98,10 @@ class EndOfTurnDetector:
         self._max = max(self._onset + 1, c.max_utterance_ms // ms)
         self._pause = c.pause_ms // ms
         self._paused = False
-        self._preroll: collections.deque[bytes] = collections.deque(
+        # Frames with the front end's features for them (empty when fed without).
+        self._preroll: collections.deque[tuple[bytes, np.ndarray]] = collections.deque(
             maxlen=c.preroll_ms // ms + self._onset)
-        self._speech: list[bytes] = []
+        self._speech: list[tuple[bytes, np.ndarray]] = []
         self._run = 0  # consecutive speech frames (before onset) or non-speech frames (after)
         self._started_at = 0.0
         self._last_speech_at = 0.0
@@ -117,11 +123,14 @@ class EndOfTurnDetector:
             raise RuntimeError("end_now needs an open, paused turn")
         return self._finish(at, cut_off=False)
 
-    def push(self, at: float, frame: bytes) -> TurnEvent | None:
+    def push(self, at: float, frame: bytes, features: np.ndarray = NO_FEATURES
+             ) -> TurnEvent | None:
+        """``frame``: 20 ms of int16 PCM at ``sample_rate``; ``features``: the front end's
+        prosody features of that frame, carried along into the turn's events."""
         speech = self.vad.is_speech(frame, self.sample_rate)
         if not self._speech:
-            return self._idle(at, frame, speech)
-        self._speech.append(frame)
+            return self._idle(at, (frame, features), speech)
+        self._speech.append((frame, features))
         event: TurnEvent | None = None
         if speech:
             if self._paused:
@@ -135,10 +144,13 @@ class EndOfTurnDetector:
             return self._finish(at, cut_off=self._run < self._hangover)
         if self._pause and self._run == self._pause:
             self._paused = True
-            return SpeechPaused(self._audio(len(self._speech)), self._last_speech_at, at)
+            frames = len(self._speech)
+            return SpeechPaused(self._audio(frames), self._last_speech_at, at,
+                                self._features(frames))
         return event
 
-    def _idle(self, at: float, frame: bytes, speech: bool) -> SpeechStarted | None:
+    def _idle(self, at: float, frame: tuple[bytes, np.ndarray], speech: bool
+              ) -> SpeechStarted | None:
         self._preroll.append(frame)
         if not speech:
             self._run = 0
@@ -156,11 +168,16 @@ class EndOfTurnDetector:
         return SpeechStarted(self._onset_at)
 
     def _audio(self, frames: int) -> np.ndarray:
-        return np.frombuffer(b"".join(self._speech[:frames]), dtype="<i2").astype(np.int16)
+        pcm = b"".join(frame for frame, _ in self._speech[:frames])
+        return np.frombuffer(pcm, dtype="<i2").astype(np.int16)
+
+    def _features(self, frames: int) -> np.ndarray:
+        return np.concatenate([NO_FEATURES, *(f for _, f in self._speech[:frames])])
 
     def _finish(self, at: float, cut_off: bool) -> TurnEnded:
         keep = len(self._speech) - max(0, self._run - self._tail)
-        ended = TurnEnded(self._audio(keep), self._started_at, self._last_speech_at, at, cut_off)
+        ended = TurnEnded(self._audio(keep), self._started_at, self._last_speech_at, at, cut_off,
+                          self._features(keep))
         self._speech = []
         self._run = 0
         self._paused = False

@@ -47,6 +47,10 @@ def _config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tts-cache", type=int,
                    help="texts whose synthesised audio is kept, 0 = none (default 256)")
     p.add_argument("--device", choices=("cpu", "cuda"), help="where models run (default cpu)")
+    p.add_argument("--front-end", help="call-audio front end stages before VAD and ASR: any "
+                   "of dc,denoise,agc, or '' for none (default dc)")
+    p.add_argument("--dsp-backend", choices=("auto", "cpu", "cuda", "numpy"),
+                   help="where the front end runs (default auto: cuda with a GPU, else cpu)")
     p.add_argument("--hangover-ms", type=int, help="silence that ends a turn (default 400)")
     p.add_argument("--speculate-after-ms", type=int,
                    help="start recognising after this much pause, 0 = at turn end (default 200)")

@@ -11,6 +11,7 @@ from typing import Any
 
 # The bridge runs at the G.711 rate: no resampling between RTP and the agent.
 CALL_SAMPLE_RATE = 8000
+FRONT_END_STAGES = ("dc", "denoise", "agc")
 
 
 class ConfigError(ValueError):
@@ -33,6 +34,10 @@ class HotlineConfig:
     tts_voice: str = ""  # a Piper .onnx; empty: the packaged en_US voice
     tts_cache: int = 256  # texts whose audio is kept (prompts, fixed answers); 0: none
     model_cache: str = ""  # where prepared models go; empty: ~/.cache/voicebot
+    # Call-audio front end stages (dc, denoise, agc; empty: none) before VAD and ASR, and
+    # where they run: auto = cuda when a GPU is present, else cpu (Numba); numpy = reference.
+    front_end: tuple[str, ...] = ("dc",)
+    dsp_backend: str = "auto"
     vad_aggressiveness: int = 2
     hangover_ms: int = 400
     speculate_after_ms: int = 200  # start recognising after this much pause (0: at turn end)
@@ -72,6 +77,13 @@ class HotlineConfig:
             raise ConfigError(f"asr_window must be fit or full, got {self.asr_window!r}")
         if self.turn_end not in ("semantic", "silence"):
             raise ConfigError(f"turn_end must be semantic or silence, got {self.turn_end!r}")
+        for stage in self.front_end:
+            if stage not in FRONT_END_STAGES:
+                raise ConfigError(f"front_end stage {stage!r} is unknown: use any of "
+                                  f"{', '.join(FRONT_END_STAGES)}")
+        if self.dsp_backend not in ("auto", "cpu", "cuda", "numpy"):
+            raise ConfigError(f"dsp_backend must be auto, cpu, cuda or numpy, "
+                              f"got {self.dsp_backend!r}")
         if self.device not in ("cpu", "cuda"):
             raise ConfigError(f"device must be cpu or cuda, got {self.device!r}")
 

@@ -17,6 +17,9 @@ from audio_models.catalog import (
     piper_voice,
     whisper_model_dir,
 )
+from audio_models.dsp.backend import make_backend
+from audio_models.dsp.scheduler import BatchScheduler
+from audio_models.dsp.settings import WIDE_RATE, FrontEndSettings
 from audio_models.interfaces import Recognizer, Synthesizer
 from audio_models.tts.cache import CachingSynthesizer
 from audio_models.tts.piper import PiperSynthesizer
@@ -42,7 +45,8 @@ class Engines:
     min_confidence: float
     turn_config: TurnConfig
     vad_aggressiveness: int
-    sample_rate: int
+    front_end: BatchScheduler
+    sample_rate: int  # of what the front end hands on: what VAD and ASR hear
     # Model inference runs off the event loop, one worker per engine: calls queue up
     # rather than oversubscribe the cores that CTranslate2 and ONNX already use.
     asr_pool: ThreadPoolExecutor = field(
@@ -73,6 +77,20 @@ def load_classifier(config: HotlineConfig) -> IntentClassifier:
     if config.intent_model:
         return TrainedIntentClassifier.load(Path(config.intent_model), encoder)
     return shipped_model(cache, encoder)
+
+
+def load_front_end(config: HotlineConfig) -> BatchScheduler:
+    settings = FrontEndSettings(dc_removal="dc" in config.front_end,
+                                denoise="denoise" in config.front_end,
+                                gain_control="agc" in config.front_end)
+    backend = config.dsp_backend
+    if backend == "auto":
+        from audio_models.dsp.cuda import gpu_available
+        backend = "cuda" if gpu_available() else "cpu"
+    front_end = BatchScheduler(make_backend(backend, config.max_calls, settings))
+    front_end.warm_up()
+    log.info("front end: %s on %s", ", ".join(config.front_end) or "resampling only", backend)
+    return front_end
 
 
 def load_engines(config: HotlineConfig, progress: ProgressFactory | None = None) -> Engines:
@@ -107,4 +125,4 @@ def load_engines(config: HotlineConfig, progress: ProgressFactory | None = None)
                    turn_config=TurnConfig(hangover_ms=config.hangover_ms,
                                           pause_ms=config.speculate_after_ms),
                    vad_aggressiveness=config.vad_aggressiveness,
-                   sample_rate=CALL_SAMPLE_RATE)
+                   front_end=load_front_end(config), sample_rate=WIDE_RATE)

@@ -10,15 +10,17 @@ import json
 import logging
 import time
 from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 
-from audio_models.pcm import frames
-from audio_models.prosody import measure_prosody
-from audio_models.vad import SpeechPaused, SpeechResumed, SpeechStarted, TurnEnded
+from audio_models.dsp.scheduler import FrontEndChannel, Processed
+from audio_models.pcm import frames, resample
+from audio_models.prosody import prosody_of
+from audio_models.vad import NO_FEATURES, SpeechPaused, SpeechResumed, SpeechStarted, TurnEnded
 from telephony.call import CallLeg
-from voicebot.config import HotlineConfig
+from voicebot.config import CALL_SAMPLE_RATE, HotlineConfig
 from voicebot.dialogue import Dialogue, Plan, canonical
 from voicebot.engines import Engines
 from voicebot.records import CallRecord, TurnRecord, TurnTimings, log_turn
@@ -31,6 +33,14 @@ T = TypeVar("T")
 _PLAYOUT_TAIL_S = 0.2
 # A caller cutting in this soon after the answer began was finishing their sentence.
 _CONTINUATION_S = 0.8
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """What the caller said: audio as VAD and ASR hear it, with its prosody features."""
+
+    audio: np.ndarray
+    features: np.ndarray
 
 
 class Session:
@@ -46,8 +56,9 @@ class Session:
         self._turns = engines.turn_detector()
         self._responding: asyncio.Task[Any] | None = None  # what the caller may cut short
         self._speculation = Speculation()
-        self._resumed: np.ndarray | None = None  # words of a turn the caller went on with
+        self._resumed: Utterance | None = None  # words of a turn the caller went on with
         self._cut_in_at = 0.0  # when the caller last started speaking
+        self._front_end_failed = False
         self._frame_samples = leg.audio.frame_size // 2
         # The knowledge-base version is fixed for the whole call: a reload or a gray
         # release changes what new calls hear, never a call in progress.
@@ -65,7 +76,8 @@ class Session:
         self.leg.audio.set_sink(sink)
 
     async def run(self) -> None:
-        listener = asyncio.create_task(self._listen(), name=f"listen-{self.leg.id}")
+        front_end = self.engines.front_end.open()
+        listener = asyncio.create_task(self._listen(front_end), name=f"listen-{self.leg.id}")
         try:
             await self._converse()
         except asyncio.CancelledError:
@@ -73,6 +85,7 @@ class Session:
             raise
         finally:
             listener.cancel()
+            front_end.close()
             self._speculation.cancel()
             self._interrupt()
             self.leg.audio.set_sink(None)
@@ -92,7 +105,7 @@ class Session:
                     return
                 continue
             unanswered = 0
-            words, self._resumed = self._words(turn.audio), None
+            words, self._resumed = self._words(turn), None
             timings = TurnTimings(speech_ended=turn.speech_ended_at, turn_decided=turn.decided_at)
             understood_so_far = self.dialogue.state
             try:
@@ -135,7 +148,7 @@ class Session:
             task.cancel()  # a no-op once done; ends it if the call itself is being torn down
         return None if task.cancelled() else task.result()
 
-    async def _answer(self, turn: TurnEnded, words: np.ndarray, timings: TurnTimings) -> bool:
+    async def _answer(self, turn: TurnEnded, words: Utterance, timings: TurnTimings) -> bool:
         """Answer one turn, from what was prepared during the pause if it still holds."""
         prepared = self._speculation.take(turn.speech_ended_at)
         timings.speculative = prepared is not None
@@ -195,17 +208,20 @@ class Session:
         self._note_said(text)
         return True
 
-    def _words(self, audio: np.ndarray) -> np.ndarray:
+    def _words(self, said: SpeechPaused | TurnEnded) -> Utterance:
         """The caller's audio for this turn, after the words of a turn they went on with."""
-        return audio if self._resumed is None else np.concatenate([self._resumed, audio])
+        words = Utterance(said.audio, said.features)
+        if self._resumed is None:
+            return words
+        return Utterance(np.concatenate([self._resumed.audio, words.audio]),
+                         np.concatenate([self._resumed.features, words.features]))
 
-    async def _prepare(self, audio: np.ndarray) -> Answer:
+    async def _prepare(self, words: Utterance) -> Answer:
         """Words, meaning, reply and its first synthesised sentence, for the caller's audio."""
         rate = self.engines.sample_rate
-        heard = self.loop.run_in_executor(self.engines.asr_pool,
-                                          self.engines.recognizer.transcribe, audio, rate)
-        voice = self.loop.run_in_executor(None, measure_prosody, audio, rate)
-        transcript, prosody = await asyncio.gather(heard, voice)
+        transcript = await self.loop.run_in_executor(
+            self.engines.asr_pool, self.engines.recognizer.transcribe, words.audio, rate)
+        prosody = prosody_of(words.features, len(words.audio) / rate)
         asr_done = time.monotonic()
         if not transcript.text:
             return Answer(transcript, asr_done, asr_done)
@@ -227,14 +243,16 @@ class Session:
         self.leg.hangup()
 
     # --- listening ------------------------------------------------------------------------
-    async def _listen(self) -> None:
-        """Runs for the whole call: VAD on every frame, barge-in, turns to the conversation."""
+    async def _listen(self, front_end: FrontEndChannel) -> None:
+        """Runs for the whole call: the front end and VAD on every frame, barge-in, turns to
+        the conversation."""
         while True:
             at, frame = await self._frames.get()
-            event = self._turns.push(at, frame)
+            heard = await self._clean(front_end, frame)
+            event = self._turns.push(at, heard.wide, heard.features)
             if isinstance(event, SpeechPaused):
                 prepared = self._speculation.start(event.speech_ended_at,
-                                                   self._prepare(self._words(event.audio)))
+                                                   self._prepare(self._words(event)))
                 if self.config.turn_end == "semantic":
                     prepared.add_done_callback(
                         functools.partial(self._end_turn_if_complete, event.speech_ended_at))
@@ -247,6 +265,20 @@ class Session:
                         ms = round((time.monotonic() - event.at) * 1000, 1)
                         self.record.barge_ins_ms.append(ms)
                 self._caller.put_nowait(event)
+
+    async def _clean(self, front_end: FrontEndChannel, frame: bytes) -> Processed:
+        """The frame through the batched front end; should that fail, the frame merely
+        resampled, so the call goes on hearing the caller."""
+        try:
+            return await front_end.process(frame)
+        except Exception:
+            if not self._front_end_failed:
+                log.exception("%s: front end failed; this call continues without it",
+                              self.leg.id)
+            self._front_end_failed = True
+            pcm = resample(np.frombuffer(frame, dtype="<i2"), CALL_SAMPLE_RATE,
+                           self.engines.sample_rate)
+            return Processed(pcm.astype("<i2").tobytes(), NO_FEATURES)
 
     def _end_turn_if_complete(self, speech_ended_at: float, prepared: asyncio.Task[Answer]
                               ) -> None:

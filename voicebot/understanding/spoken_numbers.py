@@ -72,10 +72,16 @@ class SpokenNumber:
     digits: str | None  # digit by digit ("0013" keeps its zeros); None with a fraction
 
 
+# Whisper writes digits said one by one as "4.5.2.1" now and then (seen on 16 kHz telephone
+# audio); no amount or date has three dots between single digits.
+_DOTTED_DIGITS = re.compile(r"\b\d(?:\.\d){2,}\b")
+
+
 def tokenize(text: str) -> list[str]:
     """Words, numerals, single CJK characters and currency signs; punctuation is dropped so that
-    "4, 5, 2, 1" and "C-L-M" read as sequences."""
-    return _TOKEN.findall(normalise(text))
+    "4, 5, 2, 1", "4.5.2.1" and "C-L-M" read as sequences."""
+    spaced = _DOTTED_DIGITS.sub(lambda m: m.group().replace(".", " "), normalise(text))
+    return _TOKEN.findall(spaced)
 
 
 def find_numbers(tokens: Sequence[str]) -> list[SpokenNumber]:
