@@ -29,3 +29,21 @@ def test_latency_benchmark_measures_one_call(tmp_path: Path) -> None:
     assert 0 < level["bot_cpu_cores"] <= 2.5
     assert (tmp_path / "latency.png").stat().st_size > 10_000
     assert "voice-to-voice (caller side)" in result.stdout
+
+
+def test_dsp_benchmark_times_every_backend_and_batch(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "voicebot.cli", "bench", "dsp", "--backends", "numpy,cpu",
+         "--batches", "1,8", "--frames", "5", "--runs", "1", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((tmp_path / "dsp.json").read_text())["results"]
+    for backend in ("numpy", "cpu"):
+        for stages in ("dc", "all"):
+            rows = report[backend][stages]
+            assert set(rows) == {"1", "8"}
+            for row in rows.values():
+                assert row["per_call_frame_us"] > 0 and row["calls_per_core"] > 0
+                assert row["frame_wall_ms"]["n"] == 5
+    assert (tmp_path / "dsp.png").stat().st_size > 10_000
+    assert "calls/core" in result.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import importlib
 import logging
 import signal
 import statistics
@@ -198,20 +199,28 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(sub)
     bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command",
                                                                       required=True)
-    p = bench.add_parser("latency", add_help=False,
-                         help="voice-to-voice latency per concurrency level (the same as "
-                              "python -m benchmarks.latency; --help for its options)")
-    p.add_argument("options", nargs=argparse.REMAINDER)
+    for name, (module, about) in BENCHMARKS.items():
+        p = bench.add_parser(name, add_help=False,
+                             help=f"{about} (the same as python -m {module}; --help for its "
+                                  "options)")
+        p.add_argument("options", nargs=argparse.REMAINDER)
     return parser
+
+
+BENCHMARKS = {
+    "latency": ("benchmarks.latency", "voice-to-voice latency per concurrency level"),
+    "dsp": ("benchmarks.dsp", "front-end cost per call and calls per core, per backend"),
+    "asr-noise": ("benchmarks.asr_noise", "word error rate against SNR, with and without "
+                                          "the front end"),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:2] == ["bench", "latency"]:
+    if argv[:1] == ["bench"] and len(argv) > 1 and argv[1] in BENCHMARKS:
         # Handed over whole: argparse cannot pass options such as --help to another parser.
-        from benchmarks.latency import main as latency
-
-        return latency(argv[2:])
+        benchmark = importlib.import_module(BENCHMARKS[argv[1]][0])
+        return int(benchmark.main(argv[2:]) or 0)
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))

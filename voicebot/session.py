@@ -269,6 +269,9 @@ class Session:
     async def _clean(self, front_end: FrontEndChannel, frame: bytes) -> Processed:
         """The frame through the batched front end; should that fail, the frame merely
         resampled, so the call goes on hearing the caller."""
+        size = 2 * self._frame_samples
+        if len(frame) != size:  # the bridge sends 20 ms frames; anything else is cut or padded
+            frame = frame[:size].ljust(size, b"\0")
         try:
             return await front_end.process(frame)
         except Exception:

@@ -50,7 +50,10 @@ EPS = 1e-12
 
 @dataclass(frozen=True)
 class FrontEndSettings:
-    """Which stages run; resampling to 16 kHz and the prosody features always do."""
+    """Which stages run; resampling to 16 kHz and the prosody features always do.
+
+    Delay added to what VAD and ASR hear: the up-sampler's 1.5 ms (23.5 samples at 16 kHz,
+    linear phase), plus one frame (20 ms) when noise suppression runs."""
 
     dc_removal: bool = True
     denoise: bool = False
@@ -68,11 +71,6 @@ class FrontEndSettings:
             raise ValueError(f"gain_floor_db must be <= 0 dB, got {self.gain_floor_db}")
         if self.min_gain_db > self.max_gain_db:
             raise ValueError("min_gain_db must not exceed max_gain_db")
-
-    @property
-    def delay_samples(self) -> int:
-        """Algorithmic delay at 8 kHz added by the enabled stages."""
-        return FRAME if self.denoise else 0
 
     def as_array(self) -> np.ndarray:
         """The numbers the compiled kernels read, in a fixed order (see ``PARAMS``)."""
