@@ -13,12 +13,12 @@ trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -rf "$demo"' EX
 echo "==> starting the hotline on sip:hotline@127.0.0.1:$port"
 .venv/bin/voicebot serve --port "$port" --records-dir records > "$demo/serve.log" 2>&1 &
 server=$!
-for _ in $(seq 120); do
-  grep -q "ready" "$demo/serve.log" && break
+for _ in $(seq 240); do  # up to 2 min: the first start compiles the front end's kernels
+  grep -q "voicebot ready" "$demo/serve.log" && break
   kill -0 "$server" 2>/dev/null || { cat "$demo/serve.log"; echo "the hotline did not start" >&2; exit 1; }
   sleep 0.5
 done
-grep "ready" "$demo/serve.log"
+grep "voicebot ready" "$demo/serve.log"
 
 echo "==> demo call (the caller's voice is espeak-ng; the bot's is Piper)"
 # A lost card, end to end: the bot asks for the card's last four digits, confirms, acts.

@@ -117,6 +117,7 @@ def load_engines(config: HotlineConfig, progress: ProgressFactory | None = None)
     greeting = np.concatenate(list(synthesizer.synthesize(greeting_text)))
     heard = recognizer.transcribe(greeting, CALL_SAMPLE_RATE).text
     classifier.classify(heard)  # the first ONNX run is slower; not on a call
+    front_end = load_front_end(config)  # compiles its kernels (once, then cached on disk)
     log.info("models ready in %.1f s: %s, %s, knowledge base %s (self-check heard %r)",
              time.monotonic() - started, recognizer.name, synthesizer.name, kb.version, heard)
     return Engines(recognizer=recognizer, synthesizer=synthesizer, classifier=classifier,
@@ -125,4 +126,4 @@ def load_engines(config: HotlineConfig, progress: ProgressFactory | None = None)
                    turn_config=TurnConfig(hangover_ms=config.hangover_ms,
                                           pause_ms=config.speculate_after_ms),
                    vad_aggressiveness=config.vad_aggressiveness,
-                   front_end=load_front_end(config), sample_rate=WIDE_RATE)
+                   front_end=front_end, sample_rate=WIDE_RATE)
