@@ -43,7 +43,8 @@ def test_language_of(text: str, language: str) -> None:
     ("45 21", "4521"),
     ("4, 5, 2, 1", "4521"),
     ("4-5-2-1", "4521"),
-    ("4.5.2.1", "4521"),  # Whisper's way now and then
+    ("4.5.2.1", "4521"),  # Whisper's ways now and then
+    ("4.521", "4521"),
     ("forty five twenty one", "4521"),
     ("四五二一", "4521"),
     ("幺三八", "138"),

@@ -72,14 +72,15 @@ class SpokenNumber:
     digits: str | None  # digit by digit ("0013" keeps its zeros); None with a fraction
 
 
-# Whisper writes digits said one by one as "4.5.2.1" now and then (seen on 16 kHz telephone
-# audio); no amount or date has three dots between single digits.
-_DOTTED_DIGITS = re.compile(r"\b\d(?:\.\d){2,}\b")
+# Whisper writes four digits said one by one as "4.5.2.1" or "4.521" now and then (seen on
+# telephone audio); no amount has dots between single digits, nor three decimals and one
+# non-zero digit before the point (a rate such as "3.125%" stays a number).
+_DOTTED_DIGITS = re.compile(r"\b\d(?:\.\d){2,}\b|\b[1-9]\.\d{3}\b(?![.,]?\d|\s*%)")
 
 
 def tokenize(text: str) -> list[str]:
     """Words, numerals, single CJK characters and currency signs; punctuation is dropped so that
-    "4, 5, 2, 1", "4.5.2.1" and "C-L-M" read as sequences."""
+    "4, 5, 2, 1", "4.5.2.1", "4.521" and "C-L-M" read as sequences."""
     spaced = _DOTTED_DIGITS.sub(lambda m: m.group().replace(".", " "), normalise(text))
     return _TOKEN.findall(spaced)
 
