@@ -11,7 +11,7 @@ memory. (espeak en-gb was tried: through the clean telephone line alone tiny.en 
 22 % errors on it, against 7 % for en-us+f3, which would hide what noise does.)
 
 The line, per utterance: 16 kHz speech -> 8 kHz with the front end's own decimator
-(``reference.downsample``, history zeros) -> 0.5 s of silence appended -> band-pass
+(``reference.downsample_signal``) -> 0.5 s of silence appended -> band-pass
 300-3400 Hz -> active speech level set to -26 dBFS -> 2.3 s of silence in front (2 s the
 front end hears before the turn, as it would in a running call, so that its noise tracker has
 settled; 0.3 s kept before the words) -> noise added -> G.711 mu-law encode and decode.
@@ -63,8 +63,7 @@ from tqdm import tqdm
 from audio_models.asr.whisper import WhisperRecognizer
 from audio_models.catalog import piper_voice, whisper_model_dir
 from audio_models.dsp import reference
-from audio_models.dsp.settings import FRAME, RATE, WIDE_FRAME, WIDE_RATE, FrontEndSettings
-from audio_models.dsp.state import DOWN_HISTORY, FrontEndState
+from audio_models.dsp.settings import FRAME, RATE, WIDE_RATE, FrontEndSettings
 from audio_models.pcm import read_wav
 from audio_models.tts.piper import PiperSynthesizer
 from benchmarks.stats import machine, percentiles
@@ -190,16 +189,9 @@ def _speak(text: str, voice: str, piper: PiperSynthesizer, folder: Path) -> np.n
 
 def on_the_line(wide: np.ndarray) -> np.ndarray:
     """16 kHz speech as the line carries it before any noise (see the module docstring)."""
-    narrow = decimate(wide)
+    narrow = reference.downsample_signal(wide)  # the front end's own 16 -> 8 kHz decimator
     line = band_pass(np.pad(narrow, (0, int(TAIL_S * RATE))))
     return np.asarray(line * 10 ** (SPEECH_LEVEL_DB / 20) / np.sqrt(active_power(line, line)))
-
-
-def decimate(wide: np.ndarray) -> np.ndarray:
-    """The whole signal through the front end's 16 -> 8 kHz decimator, frame by frame."""
-    frames = np.pad(wide, (0, -len(wide) % WIDE_FRAME)).reshape(-1, 1, WIDE_FRAME)
-    history = np.zeros((1, DOWN_HISTORY))
-    return np.concatenate([reference.downsample(f, history)[0] for f in frames])
 
 
 def band_pass(x: np.ndarray) -> np.ndarray:
@@ -311,20 +303,6 @@ def mulaw_decode(code: np.ndarray) -> np.ndarray:
 
 
 # --- front end and recognition -----------------------------------------------------------
-def front_end(signals: Sequence[np.ndarray], settings: FrontEndSettings) -> list[np.ndarray]:
-    """``reference.process_signal`` for many recordings at once, one call slot each (the
-    reference front end is vectorised over calls: 36 recordings take 17x less time than one
-    by one). Returns each recording's 16 kHz audio, twice its length."""
-    longest = max(len(s) for s in signals)
-    length = longest + -longest % FRAME
-    batch = np.stack([np.pad(s, (0, length - len(s))) for s in signals])
-    state = FrontEndState.allocate(len(signals), settings)
-    rows = np.arange(len(signals))
-    wide = np.concatenate([reference.process(batch[:, i:i + FRAME], state, rows, settings)[0]
-                           for i in range(0, batch.shape[1], FRAME)], axis=1)
-    return [wide[row, :2 * len(s)] for row, s in enumerate(signals)]
-
-
 def to_pcm16(x: np.ndarray) -> np.ndarray:
     return np.asarray(np.clip(np.rint(x * 32768), -32768, 32767), dtype=np.int16)
 
@@ -417,7 +395,9 @@ def run(corpus: Sequence[Utterance], recognizers: dict[str, WhisperRecognizer],
                 if settings is None:
                     heard, rate = [to_pcm16(s[lead // 2:]) for s in signals], RATE
                 else:
-                    heard = [to_pcm16(w[lead:]) for w in front_end(signals, settings)]
+                    processed = reference.process_signals(signals, settings)
+                    heard = [to_pcm16(w[lead:2 * len(s)])
+                             for (w, _), s in zip(processed, signals, strict=True)]
                     rate = WIDE_RATE
                 seconds["front_end"] += time.perf_counter() - started
                 for model, recognizer in recognizers.items():

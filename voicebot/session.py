@@ -10,7 +10,6 @@ import json
 import logging
 import time
 from collections.abc import Coroutine, Iterator
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
@@ -35,7 +34,7 @@ _PLAYOUT_TAIL_S = 0.2
 _CONTINUATION_S = 0.8
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Utterance:
     """What the caller said: audio as VAD and ASR hear it, with its prosody features."""
 

@@ -364,21 +364,6 @@ def downsample(wide: np.ndarray, history: np.ndarray) -> np.ndarray:
     return out
 
 
-def _checked_rows(rows: np.ndarray, calls: int, capacity: int) -> np.ndarray:
-    """The slots as intp, refused unless one distinct in-range slot per frame: the compiled
-    kernel does not check bounds, and two frames of one slot in a tick would be one call's
-    audio out of order."""
-    slots = np.asarray(rows)
-    if slots.ndim != 1 or len(slots) != calls or (calls and slots.dtype.kind not in "iu"):
-        raise ValueError(f"rows must be {calls} integer slots, one per frame, got "
-                         f"{slots.dtype} {slots.shape}")
-    if calls and (slots.min() < 0 or slots.max() >= capacity):
-        raise ValueError(f"rows must lie in [0, {capacity}), got {slots.min()}..{slots.max()}")
-    if len(np.unique(slots)) != calls:
-        raise ValueError("rows must not repeat a slot within one batch")
-    return slots.astype(np.intp)
-
-
 class NumbaFrontEnd:
     """The compiled CPU backend: ``reference.process`` semantics, a tick per kernel call."""
 
@@ -398,7 +383,7 @@ class NumbaFrontEnd:
 
     def process(self, frames: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = np.ascontiguousarray(reference.checked_frames(frames))
-        slots = _checked_rows(rows, len(x), self.capacity)
+        slots = reference.checked_rows(rows, len(x), self.capacity)
         wide = np.empty((len(x), WIDE_FRAME), dtype=np.float32)
         features = np.empty((len(x), HOPS, FEATURES), dtype=np.float32)
         _process_batch(x, slots, self.state.arrays(), self._params, self._taps, self._window,

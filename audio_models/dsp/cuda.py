@@ -445,18 +445,8 @@ def _one_thread_each(count: int) -> tuple[int, int]:
 
 
 def _checked_rows(rows: np.ndarray, capacity: int, count: int) -> np.ndarray:
-    """``count`` distinct state rows below ``capacity``, as the kernels take them (int32);
-    two frames of one row in a tick would race on its state."""
-    slots = np.asarray(rows)
-    if slots.shape != (count,):
-        raise ValueError(f"rows must have shape ({count},), one per frame; got {slots.shape}")
-    if count and not np.issubdtype(slots.dtype, np.integer):
-        raise ValueError(f"rows must be integers, got {slots.dtype}")
-    if count and (slots.min() < 0 or slots.max() >= capacity):
-        raise ValueError(f"rows must lie in [0, {capacity}), got {slots.min()}..{slots.max()}")
-    if len(np.unique(slots)) != count:
-        raise ValueError("rows must be distinct")
-    return slots.astype(np.int32)
+    """The reference's checks, as the kernels take rows (int32)."""
+    return reference.checked_rows(rows, count, capacity).astype(np.int32)
 
 
 def _checked_wide(wide: np.ndarray) -> np.ndarray:

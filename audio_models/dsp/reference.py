@@ -7,6 +7,8 @@ One frame of each call in ``rows`` goes through, in order: DC removal -> prosody
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy.signal import lfilter, upfirdn
 
@@ -40,6 +42,21 @@ from audio_models.dsp.settings import (
     resample_filter,
 )
 from audio_models.dsp.state import DOWN_HISTORY, UP_HISTORY, FrontEndState
+
+
+def checked_rows(rows: np.ndarray, calls: int, capacity: int) -> np.ndarray:
+    """The slots as intp, refused unless one distinct in-range slot per frame: compiled
+    kernels do not check bounds, and two frames of one slot in a tick would be one call's
+    audio out of order (on a GPU, a race on its state)."""
+    slots = np.asarray(rows)
+    if slots.ndim != 1 or len(slots) != calls or (calls and slots.dtype.kind not in "iu"):
+        raise ValueError(f"rows must be {calls} integer slots, one per frame, got "
+                         f"{slots.dtype} {slots.shape}")
+    if calls and (slots.min() < 0 or slots.max() >= capacity):
+        raise ValueError(f"rows must lie in [0, {capacity}), got {slots.min()}..{slots.max()}")
+    if len(np.unique(slots)) != calls:
+        raise ValueError("rows must not repeat a slot within one batch")
+    return slots.astype(np.intp)
 
 
 def checked_frames(frames: np.ndarray) -> np.ndarray:
@@ -204,12 +221,24 @@ def downsample(wide: np.ndarray, history: np.ndarray) -> np.ndarray:
 def process_signal(x: np.ndarray, settings: FrontEndSettings) -> tuple[np.ndarray, np.ndarray]:
     """A whole 8 kHz recording through one call's front end, frame by frame (the last frame
     zero-padded): 16 kHz audio and features (hops, FEATURES)."""
-    samples = np.asarray(x, dtype=np.float64).ravel()
-    padded = np.pad(samples, (0, -len(samples) % FRAME)).reshape(-1, FRAME)
-    state = FrontEndState.allocate(1, settings)
-    row = np.zeros(1, dtype=np.intp)
-    wide, features = zip(*(process(f[None], state, row, settings) for f in padded), strict=True)
-    return np.concatenate(wide, axis=1)[0], np.concatenate(features, axis=1)[0]
+    return process_signals([x], settings)[0]
+
+
+def process_signals(recordings: Sequence[np.ndarray], settings: FrontEndSettings
+                    ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Whole 8 kHz recordings, each through a call slot of its own, all in one batch per frame
+    (vectorised over calls: many recordings cost little more than one); per recording, what
+    ``process_signal`` returns for it."""
+    samples = [np.asarray(x, dtype=np.float64).ravel() for x in recordings]
+    lengths = [len(s) + -len(s) % FRAME for s in samples]  # whole frames
+    batch = np.stack([np.pad(s, (0, max(lengths) - len(s))) for s in samples])
+    state = FrontEndState.allocate(len(samples), settings)
+    rows = np.arange(len(samples))
+    wide, features = zip(*(process(batch[:, i:i + FRAME], state, rows, settings)
+                           for i in range(0, batch.shape[1], FRAME)), strict=True)
+    all_wide, all_features = np.concatenate(wide, axis=1), np.concatenate(features, axis=1)
+    return [(all_wide[row, :2 * n], all_features[row, :n // HOP])
+            for row, n in enumerate(lengths)]
 
 
 def signal_features(x: np.ndarray, pole: float = FrontEndSettings.dc_pole) -> np.ndarray:
