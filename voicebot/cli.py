@@ -21,7 +21,13 @@ from audio_models.catalog import (
 from audio_models.pcm import read_wav, write_wav
 from telephony.endpoint import SipError
 from voicebot.caller import CallerError
-from voicebot.config import CALL_SAMPLE_RATE, ConfigError, HotlineConfig, load_config
+from voicebot.config import (
+    CALL_SAMPLE_RATE,
+    DSP_BACKENDS,
+    ConfigError,
+    HotlineConfig,
+    load_config,
+)
 from voicebot.nlu_cli import add_commands
 from voicebot.progress import progress_bar
 from voicebot.understanding.encoder import SentenceEncoder, prepare_encoder
@@ -50,7 +56,7 @@ def _config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=("cpu", "cuda"), help="where models run (default cpu)")
     p.add_argument("--front-end", help="call-audio front end stages before VAD and ASR: any "
                    "of dc,denoise,agc, or '' for none (default dc)")
-    p.add_argument("--dsp-backend", choices=("auto", "cpu", "cuda", "numpy"),
+    p.add_argument("--dsp-backend", choices=DSP_BACKENDS,
                    help="where the front end runs (default auto: cuda with a GPU, else cpu)")
     p.add_argument("--hangover-ms", type=int, help="silence that ends a turn (default 400)")
     p.add_argument("--speculate-after-ms", type=int,

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from audio_models.dsp.backend import BACKENDS
+
 # The bridge runs at the G.711 rate: no resampling between RTP and the agent.
 CALL_SAMPLE_RATE = 8000
 FRONT_END_STAGES = ("dc", "denoise", "agc")
+DSP_BACKENDS = ("auto", *BACKENDS)  # auto: cuda when a GPU is present, else cpu
 
 
 class ConfigError(ValueError):
@@ -81,8 +84,8 @@ class HotlineConfig:
             if stage not in FRONT_END_STAGES:
                 raise ConfigError(f"front_end stage {stage!r} is unknown: use any of "
                                   f"{', '.join(FRONT_END_STAGES)}")
-        if self.dsp_backend not in ("auto", "cpu", "cuda", "numpy"):
-            raise ConfigError(f"dsp_backend must be auto, cpu, cuda or numpy, "
+        if self.dsp_backend not in DSP_BACKENDS:
+            raise ConfigError(f"dsp_backend must be one of {', '.join(DSP_BACKENDS)}, "
                               f"got {self.dsp_backend!r}")
         if self.device not in ("cpu", "cuda"):
             raise ConfigError(f"device must be cpu or cuda, got {self.device!r}")

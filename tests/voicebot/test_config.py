@@ -27,6 +27,8 @@ def test_flags_beat_environment_beat_file_beat_defaults(tmp_path: Path) -> None:
     ("turn_end = 'vibes'\n", "turn_end must be semantic or silence"),
     ("asr_window = 'half'\n", "asr_window must be fit or full"),
     ("min_confidence = 1.5\n", r"min_confidence must be 0\.\.1"),
+    ("front_end = 'dc,echo'\n", "front_end stage 'echo' is unknown"),
+    ("dsp_backend = 'gpu'\n", "dsp_backend must be one of auto, numpy, cpu, cuda"),
 ])
 def test_bad_settings_name_the_problem(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "bad.toml"
