@@ -59,6 +59,15 @@ class CallLeg:
                 self.sip_call.hangup_now(status_code)
         self._submit(_hangup)
 
+    def bridge_media(self) -> tuple[pj.AudioMedia, QueuePort] | None:
+        """The call's audio on the conference bridge and the application's port for it, or
+        None before media starts and once the call has ended (its bridge slot may then belong
+        to another call already). Endpoint thread only."""
+        call = self.sip_call
+        if call is None or call.media is None or not call.media.connected:
+            return None
+        return call.media.call_media, call.media.port
+
     def __repr__(self) -> str:
         return f"CallLeg({self.id}, {self.remote_uri})"
 
