@@ -130,15 +130,17 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> Speech:
 class HotlineProcess:
     """`voicebot serve` as an operator runs it, on loopback, with its log kept for asserts."""
 
-    def __init__(self, folder: Path, *args: str) -> None:
+    def __init__(self, folder: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.records = folder / "records"
         self.lines: list[str] = []
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        # No events and no dashboard unless a test asks (``args`` come last and win).
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "voicebot.cli", "serve", "--host", LOOPBACK,
              "--port", str(self.port), "--rtp-port", str(40000 + self.port % 1000 * 10),
-             "--records-dir", str(self.records), *args],
+             "--records-dir", str(self.records), "--mqtt", "off", "--dashboard-port", "0",
+             *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

@@ -20,6 +20,7 @@ from audio_models.catalog import (
 )
 from audio_models.pcm import read_wav, write_wav
 from telephony.endpoint import SipError
+from voicebot.broker import BrokerError
 from voicebot.caller import CallerError
 from voicebot.config import (
     CALL_SAMPLE_RATE,
@@ -30,6 +31,7 @@ from voicebot.config import (
 )
 from voicebot.nlu_cli import add_commands
 from voicebot.progress import progress_bar
+from voicebot.supervisors_cli import add_commands as add_supervisor_commands
 from voicebot.understanding.encoder import SentenceEncoder, prepare_encoder
 from voicebot.understanding.training import shipped_model
 
@@ -78,6 +80,21 @@ def _config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kb-dir", help="knowledge-base folder, hot-reloaded (default: the example)")
     p.add_argument("--reply-languages",
                    help="languages the voice speaks, first is the default (default en)")
+    p.add_argument("--mqtt", help="local: run a loopback Mosquitto (default); host:port: the "
+                   "site's broker (password in VOICEBOT_MQTT_PASSWORD); off: no events")
+    p.add_argument("--mqtt-port", type=int, help="port of the local broker (default 1883)")
+    p.add_argument("--mqtt-username", help="the hotline's MQTT user (default voicebot)")
+    p.add_argument("--site", help="the site's name in every MQTT topic (default main)")
+    p.add_argument("--supervisors-file",
+                   help="supervisors and their phones (default supervisors.toml)")
+    p.add_argument("--supervisor-answer-s", type=float,
+                   help="how long the bot rings a supervisor's phone (default 20)")
+    p.add_argument("--audit-log", help="supervisor actions are appended here "
+                   "(default audit/supervisor-actions.jsonl)")
+    p.add_argument("--dashboard-port", type=int,
+                   help="the supervisors' web dashboard, 0 = none (default 8080)")
+    p.add_argument("--dashboard-session-ttl-s", type=int,
+                   help="idle dashboard logins expire after this (default 1800)")
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
 
 
@@ -97,7 +114,7 @@ def _setup_logging(level: str) -> None:
 # --- serve ----------------------------------------------------------------------------------
 def serve(args: argparse.Namespace) -> int:
     from voicebot.engines import load_engines
-    from voicebot.hotline import Hotline
+    from voicebot.serving import serve as serve_hotline
 
     config = _load(args)
     _setup_logging(config.log_level)
@@ -109,7 +126,7 @@ def serve(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await Hotline(config, engines).serve(stop)
+        await serve_hotline(config, engines, stop)
 
     try:
         asyncio.run(main())
@@ -203,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", help="folder for prepared models (default ~/.cache/voicebot)")
     p.set_defaults(run=models)
     add_commands(sub)
+    add_supervisor_commands(sub)
     bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command",
                                                                       required=True)
     for name, (module, about) in BENCHMARKS.items():
@@ -230,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except (ConfigError, ModelNotFoundError, SipError, CallerError, ValueError) as exc:
+    except (ConfigError, ModelNotFoundError, SipError, CallerError, BrokerError,
+            ValueError) as exc:
         print(f"voicebot: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,10 @@ from audio_models.dsp.backend import BACKENDS
 CALL_SAMPLE_RATE = 8000
 FRONT_END_STAGES = ("dc", "denoise", "agc")
 DSP_BACKENDS = ("auto", *BACKENDS)  # auto: cuda when a GPU is present, else cpu
+
+
+_HOST_PORT = re.compile(r"^[A-Za-z0-9.\-]+:\d{1,5}$")
+_TOPIC_LEVEL = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")  # no MQTT wildcards or separators
 
 
 class ConfigError(ValueError):
@@ -62,6 +67,19 @@ class HotlineConfig:
     min_confidence: float = 0.4
     kb_dir: str = ""  # knowledge-base folder (hot-reloaded); empty: the shipped example KB
     reply_languages: tuple[str, ...] = ("en",)  # languages the voice speaks, first = default
+    # Live events and supervisor control over MQTT. "local": serve runs its own Mosquitto on
+    # 127.0.0.1:mqtt_port; "host:port": a site's broker (mqtt_username/mqtt_password); "off".
+    mqtt: str = "local"
+    mqtt_port: int = 1883
+    mqtt_username: str = "voicebot"
+    mqtt_password: str = ""  # for a site's broker; better VOICEBOT_MQTT_PASSWORD than a file
+    mqtt_buffer: int = 10000  # events kept while the broker is away; then the oldest go
+    site: str = "main"  # hotline/<site>/... in every topic
+    supervisors_file: str = "supervisors.toml"  # `voicebot supervisors add` writes it
+    supervisor_answer_s: float = 20.0  # how long the bot rings a supervisor's phone
+    audit_log: str = "audit/supervisor-actions.jsonl"
+    dashboard_port: int = 8080  # 0: no dashboard
+    dashboard_session_ttl_s: int = 1800  # idle dashboard logins expire after this
     log_level: str = "info"
 
     def __post_init__(self) -> None:
@@ -87,6 +105,10 @@ class HotlineConfig:
         if self.dsp_backend not in DSP_BACKENDS:
             raise ConfigError(f"dsp_backend must be one of {', '.join(DSP_BACKENDS)}, "
                               f"got {self.dsp_backend!r}")
+        if self.mqtt not in ("local", "off") and not _HOST_PORT.match(self.mqtt):
+            raise ConfigError(f"mqtt must be local, off or host:port, got {self.mqtt!r}")
+        if not _TOPIC_LEVEL.match(self.site):
+            raise ConfigError(f"site must be letters, digits, '-', '_' or '.', got {self.site!r}")
         if self.device not in ("cpu", "cuda"):
             raise ConfigError(f"device must be cpu or cuda, got {self.device!r}")
 

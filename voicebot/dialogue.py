@@ -134,9 +134,10 @@ class Dialogue:
     def commit(self, plan: Plan) -> None:
         self.state = plan.state
 
-    def note_bot_said(self, text: str) -> None:
-        """Prompts said outside a turn (greeting, re-prompts) belong in the transcript too."""
-        self.state.transcript.append(("bot", redact(text)))
+    def note_said(self, speaker: str, text: str) -> None:
+        """Words said outside a planned turn (the bot's greeting and re-prompts, what the
+        caller and a supervisor said while one had taken over) belong in the transcript."""
+        self.state.transcript.append((speaker, redact(text)))
 
     def handoff_package(self) -> HandoffPackage:
         s = self.state

@@ -19,6 +19,8 @@ _WORDS = "|".join(w for w in _SPOKEN if w.isascii())
 _DIGIT = rf"(?:\d|\b(?:{_WORDS})\b|[{''.join(w for w in _SPOKEN if not w.isascii())}])"
 # Digits separated by spaces, dashes, dots or commas, as ASR writes spoken digit strings.
 _RUN = re.compile(rf"{_DIGIT}(?:[\s\-.,]*{_DIGIT})+", re.IGNORECASE)
+# A date as the bot writes slots (2026-11-22) or people write it (22.11.2026): not a secret.
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{4}")
 
 
 def redact(text: str) -> str:
@@ -26,6 +28,8 @@ def redact(text: str) -> str:
 
 
 def _mask(match: re.Match[str]) -> str:
+    if _DATE.fullmatch(match[0]):
+        return match[0]
     digits = [_SPOKEN.get(token.lower(), token) for token in re.findall(_DIGIT, match[0],
                                                                           re.IGNORECASE)]
     if len(digits) < MIN_DIGITS:

@@ -14,14 +14,15 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from audio_models.dsp.scheduler import FrontEndChannel, Processed
-from audio_models.pcm import frames, resample
+from audio_models.pcm import frames
 from audio_models.prosody import prosody_of
-from audio_models.vad import NO_FEATURES, SpeechPaused, SpeechResumed, SpeechStarted, TurnEnded
+from audio_models.vad import SpeechPaused, SpeechResumed, SpeechStarted, TurnEnded
 from telephony.call import CallLeg
-from voicebot.config import CALL_SAMPLE_RATE, HotlineConfig
+from voicebot.call_events import CallEvents
+from voicebot.config import HotlineConfig
 from voicebot.dialogue import Dialogue, Plan, canonical
 from voicebot.engines import Engines
+from voicebot.hearing import Hearing
 from voicebot.records import CallRecord, TurnRecord, TurnTimings, log_turn
 from voicebot.speculation import Answer, Speculation
 
@@ -42,23 +43,30 @@ class Utterance:
     features: np.ndarray
 
 
+class BackToBot:
+    """A supervisor gave the call back: the bot picks the conversation up again."""
+
+
 class Session:
     def __init__(self, leg: CallLeg, engines: Engines, config: HotlineConfig,
-                 loop: asyncio.AbstractEventLoop) -> None:
+                 loop: asyncio.AbstractEventLoop, events: CallEvents) -> None:
         self.leg = leg
         self.engines = engines
         self.config = config
         self.loop = loop
+        self.events = events
         self.record = CallRecord(call_id=leg.id, remote_uri=leg.remote_uri)
+        # While a supervisor whispers or has taken over, the bot stays quiet but listens on.
+        self.held = False
         self._frames: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
-        self._caller: asyncio.Queue[SpeechStarted | TurnEnded] = asyncio.Queue()
-        self._turns = engines.turn_detector()
+        self._caller: asyncio.Queue[SpeechStarted | TurnEnded | BackToBot] = asyncio.Queue()
+        self._frame_samples = leg.audio.frame_size // 2
+        self._hearing = Hearing(leg.id, engines, self._frame_samples)
+        self._turns = self._hearing.turns
         self._responding: asyncio.Task[Any] | None = None  # what the caller may cut short
         self._speculation = Speculation()
         self._resumed: Utterance | None = None  # words of a turn the caller went on with
         self._cut_in_at = 0.0  # when the caller last started speaking
-        self._front_end_failed = False
-        self._frame_samples = leg.audio.frame_size // 2
         # The knowledge-base version is fixed for the whole call: a reload or a gray
         # release changes what new calls hear, never a call in progress.
         kb = engines.knowledge.for_call(leg.id)
@@ -75,8 +83,8 @@ class Session:
         self.leg.audio.set_sink(sink)
 
     async def run(self) -> None:
-        front_end = self.engines.front_end.open()
-        listener = asyncio.create_task(self._listen(front_end), name=f"listen-{self.leg.id}")
+        self._hearing.open()
+        listener = asyncio.create_task(self._listen(), name=f"listen-{self.leg.id}")
         try:
             await self._converse()
         except asyncio.CancelledError:
@@ -84,7 +92,7 @@ class Session:
             raise
         finally:
             listener.cancel()
-            front_end.close()
+            self._hearing.close()
             self._speculation.cancel()
             self._interrupt()
             self.leg.audio.set_sink(None)
@@ -96,6 +104,13 @@ class Session:
         unanswered = failures = 0
         while True:
             turn = await self._next_turn()
+            if isinstance(turn, BackToBot):
+                await self._respond(self.say(self.dialogue.prompts.anything_else))
+                continue
+            if self.held:  # a supervisor has the floor: the caller's words are only written down
+                if turn is not None:
+                    await self._write_down(turn)
+                continue
             if turn is None:  # the caller said nothing
                 unanswered += 1
                 prompts = self.dialogue.prompts
@@ -118,6 +133,8 @@ class Session:
                                       prompts.goodbye_failure, "engine failure"):
                     return
                 continue
+            if end_call is None and self.held:
+                continue  # a supervisor stepped in while the bot answered
             if end_call is None and self._caller_went_on(timings):
                 # Not the end of their turn after all: the whole turn is understood again,
                 # from where the call stood before it.
@@ -177,6 +194,7 @@ class Session:
             record.interrupted = False
         finally:  # a caller hanging up or cutting in still leaves the turn in the log
             log_turn(self.leg.id, record)
+            self.events.latency(record.index, timings.stages_ms())
         return plan.reply.end_call
 
     def _keep(self, plan: Plan, timings: TurnTimings) -> None:
@@ -187,11 +205,17 @@ class Session:
             round(m.intent.confidence, 3), canonical(m.slots), m.emotion.label,
             round(m.emotion.score, 3), reply.text, timings, interrupted=True))
         self.record.actions = [dataclasses.asdict(a) for a in plan.state.actions]
+        turn = self.record.turns[-1]
+        self.events.utterance("caller", m.text)
+        self.events.understanding(turn.index, turn.intent, turn.confidence, turn.language,
+                                  turn.slots)
+        self.events.emotion(turn.index, turn.emotion, turn.emotion_score)
         if reply.handoff:
             package = dataclasses.asdict(self.dialogue.handoff_package())
             self.record.handoff = package
             self.record.end_reason = "handed off: " + reply.handoff
             log.info("%s: handoff %s", self.leg.id, json.dumps(package, ensure_ascii=False))
+            self.events.handoff(reply.handoff, package)
 
     async def _fill_silence(self, pending: asyncio.Future[Answer]) -> bool:
         """If the answer is not ready within ``filler_after_ms``, queue the filler prompt now
@@ -242,14 +266,13 @@ class Session:
         self.leg.hangup()
 
     # --- listening ------------------------------------------------------------------------
-    async def _listen(self, front_end: FrontEndChannel) -> None:
+    async def _listen(self) -> None:
         """Runs for the whole call: the front end and VAD on every frame, barge-in, turns to
         the conversation."""
         while True:
             at, frame = await self._frames.get()
-            heard = await self._clean(front_end, frame)
-            event = self._turns.push(at, heard.wide, heard.features)
-            if isinstance(event, SpeechPaused):
+            event = await self._hearing.hear(at, frame)
+            if isinstance(event, SpeechPaused) and not self.held:  # held: nothing to answer
                 prepared = self._speculation.start(event.speech_ended_at,
                                                    self._prepare(self._words(event)))
                 if self.config.turn_end == "semantic":
@@ -265,23 +288,6 @@ class Session:
                         self.record.barge_ins_ms.append(ms)
                 self._caller.put_nowait(event)
 
-    async def _clean(self, front_end: FrontEndChannel, frame: bytes) -> Processed:
-        """The frame through the batched front end; should that fail, the frame merely
-        resampled, so the call goes on hearing the caller."""
-        size = 2 * self._frame_samples
-        if len(frame) != size:  # the bridge sends 20 ms frames; anything else is cut or padded
-            frame = frame[:size].ljust(size, b"\0")
-        try:
-            return await front_end.process(frame)
-        except Exception:
-            if not self._front_end_failed:
-                log.exception("%s: front end failed; this call continues without it",
-                              self.leg.id)
-            self._front_end_failed = True
-            pcm = resample(np.frombuffer(frame, dtype="<i2"), CALL_SAMPLE_RATE,
-                           self.engines.sample_rate)
-            return Processed(pcm.astype("<i2").tobytes(), NO_FEATURES)
-
     def _end_turn_if_complete(self, speech_ended_at: float, prepared: asyncio.Task[Answer]
                               ) -> None:
         """End the turn now, not after the hangover, when the answer prepared in this pause
@@ -293,18 +299,48 @@ class Session:
             return
         self._caller.put_nowait(self._turns.end_now(time.monotonic()))
 
-    async def _next_turn(self) -> TurnEnded | None:
-        """The caller's next finished turn, or None if they stay silent past the timeout."""
+    async def _next_turn(self) -> TurnEnded | BackToBot | None:
+        """The caller's next finished turn, or None if they stay silent past the timeout (no
+        timeout while a supervisor has the floor); or word that a supervisor gave the call
+        back."""
         speaking = self._turns.in_speech
         while True:
-            timeout = None if speaking else self.config.silence_timeout_s
+            timeout = None if speaking or self.held else self.config.silence_timeout_s
             try:
                 event = await asyncio.wait_for(self._caller.get(), timeout)
             except TimeoutError:
                 return None
-            if isinstance(event, TurnEnded):
+            if isinstance(event, TurnEnded | BackToBot):
                 return event
             speaking = True
+
+    # --- a supervisor on the line ---------------------------------------------------------
+    def hold(self) -> None:
+        """A supervisor whispers to the bot or takes the call over: the bot stops speaking
+        and answering, and only writes down what the caller says."""
+        self.held = True
+        self._speculation.cancel()
+        self._interrupt()
+
+    def give_back(self) -> None:
+        """The supervisor is done: the bot takes the conversation up again."""
+        if self.held:
+            self.held = False
+            self._caller.put_nowait(BackToBot())
+
+    def note(self, speaker: str, text: str, supervisor: str | None = None) -> None:
+        """Words said while the bot was not answering (the caller while held, a supervisor)
+        go into the transcript and the handoff context."""
+        self.dialogue.note_said(speaker, text)
+        self.events.utterance(speaker, text, supervisor)
+
+    async def _write_down(self, turn: TurnEnded) -> None:
+        words, self._resumed = self._words(turn), None
+        transcript = await self.loop.run_in_executor(
+            self.engines.asr_pool, self.engines.recognizer.transcribe, words.audio,
+            self.engines.sample_rate)
+        if transcript.text:
+            self.note("caller", transcript.text)
 
     # --- speaking -------------------------------------------------------------------------
     async def say(self, text: str, timings: TurnTimings | None = None,
@@ -326,8 +362,9 @@ class Session:
         """What the bot says goes into the call record, and into the dialogue's transcript
         unless the dialogue planned it (then it is there already)."""
         self.record.bot_utterances.append(text)
+        self.events.utterance("bot", text)
         if in_dialogue:
-            self.dialogue.note_bot_said(text)
+            self.dialogue.note_said("bot", text)
 
     def _interrupt(self) -> bool:
         """Stop whatever the bot is doing for the caller; True if that cut off its audio."""
