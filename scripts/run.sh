@@ -18,7 +18,9 @@ for _ in $(seq 240); do  # up to 2 min: the first start compiles the front end's
   kill -0 "$server" 2>/dev/null || { cat "$demo/serve.log"; echo "the hotline did not start" >&2; exit 1; }
   sleep 0.5
 done
-grep "voicebot ready" "$demo/serve.log"
+grep -E "voicebot ready|dashboard:|events:" "$demo/serve.log"
+[ -f supervisors.toml ] || echo "    (no supervisors yet: add one with" \
+  ".venv/bin/voicebot supervisors add NAME --sip-uri sip:NAME@HOST:PORT, then restart)"
 
 echo "==> demo call (the caller's voice is espeak-ng; the bot's is Piper)"
 # A lost card, end to end: the bot asks for the card's last four digits, confirms, acts.

@@ -159,13 +159,18 @@ class SipEndpoint:
             self._destroy()
             return
         self._ready.set_result(None)
-        ep = self._ep
-        assert ep is not None
+        # No local reference to the pj.Endpoint here: a command's exception keeps this frame
+        # alive through its traceback until the GC runs, and a pj.Endpoint destroyed that
+        # late takes down the next endpoint of the process.
         while self._running.is_set():
-            ep.libHandleEvents(10)
+            self._handle_events(10)
             self._run_commands()
             self._free_retired_ports()
         self._destroy()
+
+    def _handle_events(self, ms: int) -> None:
+        assert self._ep is not None
+        self._ep.libHandleEvents(ms)
 
     def _run_commands(self) -> None:
         while True:

@@ -360,6 +360,7 @@ async def _browser(site: Site, speech: Speech) -> None:
             alice.wait_for("tone_phone connected", timeout=40)
             connected = time.time()
             await expect(page.locator("#supervision-state")).to_have_text("alice: barge")
+            await expect(page.locator("#control-status")).to_have_text("Barge: on the line.")
             await page.screenshot(path=str(site.folder / "dashboard.png"))
             await asyncio.sleep(3.0)
             alice.stop()

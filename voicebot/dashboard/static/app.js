@@ -288,6 +288,12 @@
     const { event, call } = update;
     if (call) upsertRow(call);
     if (event.type === 'control_rejected') onRejection(event);
+    if (event.type === 'supervision' && event.data.supervisor === me
+        && event.call_id === selected) {
+      // The bot carried the request out: "requested" would now be stale.
+      showStatus(event.data.mode === 'ended' ? 'You have left the call.'
+        : `${ACTION_LABELS[event.data.mode]}: on the line.`);
+    }
     if (call && call.call_id === selected) {
       renderCall(call);
       if (event.type === 'utterance') addLines([{ seq: event.seq, at: event.at, ...event.data }]);
